@@ -1,0 +1,13 @@
+/**
+ * Registries chosen by `registry.driver`. Backends load lazily: `due dev` never loads etcd3.
+ *
+ * @module
+ */
+import type { Registry } from "./types.ts";
+
+export type { Discovery, Registrar, Registry, WatchOptions } from "./types.ts";
+
+/** Loaders by driver name; a new backend is one file and one line here. */
+export const REGISTRY_DRIVERS: Record<string, (options: Record<string, unknown>) => Promise<Registry>> = {
+  memory: async () => (await import("./memory.ts")).createMemoryRegistry(),
+};
