@@ -76,9 +76,10 @@ const SEQ_BYTES = [0, 1, 2, 4];
  * ```
  */
 export function createPacketFormat(options: Partial<PacketOptions> = {}): PacketFormat {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
   const { byteOrder, routeBytes, seqBytes, bufferBytes, heartbeatTime } = {
     ...DEFAULT_PACKET_OPTIONS,
-    ...options,
+    ...defined,
   };
   if (byteOrder !== "big" && byteOrder !== "little") {
     throw new RangeError(

@@ -7,17 +7,17 @@ import assert from "node:assert/strict";
 
 /** Asserts deep equality. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  assert.deepStrictEqual(actual, expected, message);
+  assert.deepStrictEqual(actual, expected, message as string);
 }
 
 /** Asserts deep inequality. */
 export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
-  assert.notDeepStrictEqual(actual, expected, message);
+  assert.notDeepStrictEqual(actual, expected, message as string);
 }
 
 /** Asserts a truthy value. */
 export function assert_(value: unknown, message?: string): asserts value {
-  assert.ok(value, message);
+  assert.ok(value, message as string);
 }
 export { assert_ as assert };
 
