@@ -464,6 +464,14 @@ export function createGate(options: GateOptions): Gate {
         );
       }
       await Promise.all(servers.map((server) => server.stop(graceMs)));
+      const closed: Record<string, number> = {};
+      for (const server of servers) {
+        for (const [reason, count] of Object.entries(server.stats.closed)) {
+          if (count > 0) closed[`${server.network}.${reason}`] = count;
+        }
+        if (server.stats.refused > 0) closed[`${server.network}.refused`] = server.stats.refused;
+      }
+      log.info("gate stats", { ...stats, closed });
       state = State.Shut;
       instance.state = "shut";
       await registry.deregister(instance).catch((err) =>

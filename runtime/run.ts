@@ -1,0 +1,231 @@
+/**
+ * Runs the roles of one process from the startup config: builds the adapters config chooses (registry, locator,
+ * codecs, network servers), joins the roles through the in-process link, and starts them. `due` and the tests
+ * call this; embedders may too.
+ *
+ * @module
+ */
+
+import { createCodec } from "../adapters/codec/mod.ts";
+import type { Codec } from "../adapters/codec/types.ts";
+import { LOCATOR_DRIVERS } from "../adapters/locator/mod.ts";
+import type { Locator } from "../adapters/locator/types.ts";
+import { createTcpServer } from "../adapters/network/tcp.ts";
+import { createWsServer } from "../adapters/network/ws.ts";
+import type { NetworkServer, ServerOptions } from "../adapters/network/types.ts";
+import { REGISTRY_DRIVERS } from "../adapters/registry/mod.ts";
+import type { Registry } from "../adapters/registry/types.ts";
+import type { DueConfig } from "../config/schema.ts";
+import { createInprocLinks } from "../core/inproc_links.ts";
+import { InprocHub } from "../core/link.ts";
+import { silentLogger } from "../core/logger.ts";
+import type { Logger } from "../core/logger.ts";
+import { createPacketFormat } from "../core/packet.ts";
+import type { PacketFormat } from "../core/packet.ts";
+import type { App } from "./app.ts";
+import { startRoles } from "./roles.ts";
+import type { Role, RunningRoles } from "./roles.ts";
+
+/** Which roles a process runs: one, or `all` (the monolith). */
+export type RoleName = Role | "all";
+
+/** Options of {@linkcode run}. */
+export interface RunOptions {
+  /** The role(s). */
+  role: RoleName;
+  /** The loaded startup config. */
+  config: DueConfig;
+  /** The game (not needed by a gate alone). */
+  app?: App;
+  /** @default silent */
+  logger?: Logger;
+}
+
+/** A running process. */
+export interface Running {
+  /** The roles. */
+  readonly roles: RunningRoles;
+  /** Bound client addresses by network (`tcp`, `ws`, `kcp`), when a gate runs. */
+  readonly addrs: Readonly<Record<string, string>>;
+  /** Stops the roles (bounded by `graceMs`) and closes the adapters in reverse order. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** A config error found while building adapters: names the key to fix. */
+export class StartupConfigError extends Error {
+  /** The dotted config key at fault. */
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super(message);
+    this.name = "StartupConfigError";
+    this.key = key;
+  }
+}
+
+function rolesOf(role: RoleName): Role[] {
+  return role === "all" ? ["mesh", "node", "gate"] : [role];
+}
+
+function checkStandalone(role: RoleName, config: DueConfig): void {
+  if (role === "all") return;
+  if (config.registry.driver === "memory") {
+    throw new StartupConfigError(
+      "registry.driver",
+      `Cannot start ${role} alone on the memory registry: it could never find its peers. Set 'registry.driver' (e.g. "etcd" with [registry.etcd]) or run --role=all`,
+    );
+  }
+  if (role !== "mesh" && config.locate.driver === "memory") {
+    throw new StartupConfigError(
+      "locate.driver",
+      `Cannot start ${role} alone on the memory locator: users bound on one process would be unknown to the others. Set 'locate.driver' (e.g. "redis" with [locate.redis]) or run --role=all`,
+    );
+  }
+}
+
+/** Creates the network servers a gate serves, from `cluster.gate.networks` and `network.<name>.server`. */
+export function createNetworkServers(
+  config: DueConfig,
+  format: PacketFormat,
+  logger: Logger,
+): NetworkServer[] {
+  let nextCid = 0;
+  const nextId = () => ++nextCid;
+  const common = (s: DueConfig["network"]["tcp"]["server"]): ServerOptions => ({
+    addr: s.addr,
+    format,
+    maxConnNum: s.maxConnNum,
+    heartbeatIntervalMs: s.heartbeatInterval,
+    heartbeatMechanism: s.heartbeatMechanism,
+    authorizeTimeoutMs: s.authorizeTimeout,
+    writeQueueSize: s.writeQueueSize,
+    writeTimeoutMs: s.writeTimeout,
+    certFile: s.certFile || undefined,
+    keyFile: s.keyFile || undefined,
+    nextId,
+    logger,
+  });
+  return config.cluster.gate.networks.map((network) => {
+    switch (network) {
+      case "tcp":
+        return createTcpServer(common(config.network.tcp.server));
+      case "ws": {
+        const ws = config.network.ws.server;
+        return createWsServer({ ...common(ws), path: ws.path, origins: ws.origins });
+      }
+      default:
+        throw new StartupConfigError(
+          "cluster.gate.networks",
+          `Cannot serve network "${network}": it is not available in this build`,
+        );
+    }
+  });
+}
+
+async function createNodeCodec(config: DueConfig): Promise<Codec> {
+  return await createCodec(config.cluster.node.codec, { protobuf: { files: config.codec.protobuf.files } });
+}
+
+async function loadDriver<T>(
+  kind: string,
+  drivers: Record<string, (options: Record<string, unknown>) => Promise<T>>,
+  driver: string,
+  options: Record<string, unknown>,
+): Promise<T> {
+  const load = drivers[driver];
+  if (!load) {
+    throw new StartupConfigError(
+      `${kind}.driver`,
+      `Cannot use ${kind} driver "${driver}": it is not available in this build (available: ${
+        Object.keys(drivers).join(", ")
+      })`,
+    );
+  }
+  return await load(options);
+}
+
+/**
+ * Builds the adapters and starts the roles.
+ *
+ * @throws {StartupConfigError} when config asks for something that cannot run (names the key)
+ * @throws {DueError} when a server cannot listen or a backend cannot be reached (names the address)
+ */
+export async function run(options: RunOptions): Promise<Running> {
+  const { role, config, app = {}, logger = silentLogger } = options;
+  checkStandalone(role, config);
+  const format = createPacketFormat(config.packet);
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      await close().catch((err) => logger.warn("close failed", { error: (err as Error).message }));
+    }
+  };
+  try {
+    const registry: Registry = await loadDriver(
+      "registry",
+      REGISTRY_DRIVERS,
+      config.registry.driver,
+      (config.registry as Record<string, unknown>)[config.registry.driver] as Record<string, unknown> ?? {},
+    );
+    closers.push(() => registry.close());
+    const locator: Locator = await loadDriver(
+      "locate",
+      LOCATOR_DRIVERS,
+      config.locate.driver,
+      (config.locate as Record<string, unknown>)[config.locate.driver] as Record<string, unknown> ?? {},
+    );
+    closers.push(() => locator.close());
+    const hub = new InprocHub();
+    const links = createInprocLinks(hub);
+    closers.push(() => links.close());
+    const roles = rolesOf(role);
+    const nodeCodec = roles.includes("node") ? await createNodeCodec(config) : undefined;
+    const meshCodecs = roles.includes("mesh")
+      ? await Promise.all(["json", "msgpack"].map((n) => createCodec(n)))
+      : [];
+    const gateServers = roles.includes("gate") ? createNetworkServers(config, format, logger) : [];
+    const { gate, node, mesh } = config.cluster;
+    const running = await startRoles({
+      roles,
+      app,
+      format,
+      registry,
+      locator,
+      links,
+      hub,
+      logger,
+      gate: {
+        id: gate.id || undefined,
+        name: gate.name,
+        servers: gateServers,
+        dispatch: gate.dispatch,
+        duplicateLogin: gate.duplicateLogin,
+        replyUnknownRoute: gate.replyUnknownRoute,
+        metadata: gate.metadata,
+      },
+      node: nodeCodec && {
+        id: node.id || undefined,
+        name: node.name,
+        codec: nodeCodec,
+        meshCodec: nodeCodec.name === "protobuf" ? meshCodecs[0] ?? await createCodec("json") : nodeCodec,
+        weight: node.weight,
+        requestQueueSize: node.requestQueueSize,
+        callTimeoutMs: node.callTimeout,
+        metadata: node.metadata,
+      },
+      mesh: { id: mesh.id || undefined, name: mesh.name, codecs: meshCodecs, metadata: mesh.metadata },
+    });
+    const addrs: Record<string, string> = {};
+    for (const server of gateServers) addrs[server.network] = server.addr;
+    return {
+      roles: running,
+      addrs,
+      async stop(graceMs = config.shutdownMaxWaitTime) {
+        await running.stop(graceMs);
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
