@@ -88,7 +88,10 @@ function driver(sender: () => Sender): { onPacket(frame: Uint8Array): void; star
 }
 
 async function tcpConn(): Promise<() => void> {
-  const [hostname, port] = [values.addr!.slice(0, values.addr!.lastIndexOf(":")), Number(values.addr!.slice(values.addr!.lastIndexOf(":") + 1))];
+  const [hostname, port] = [
+    values.addr!.slice(0, values.addr!.lastIndexOf(":")),
+    Number(values.addr!.slice(values.addr!.lastIndexOf(":") + 1)),
+  ];
   const conn = await Deno.connect({ hostname, port });
   conn.setNoDelay(true);
   let queue: Uint8Array[] = [];
@@ -174,7 +177,17 @@ measuring = false;
 console.log(JSON.stringify({ event: "measure-end" }));
 stopped = true;
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : NaN;
-console.log(JSON.stringify({ event: "result", received, seconds, rate: received / seconds, p50: pct(0.5), p99: pct(0.99) }));
+const pct = (p: number) =>
+  latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : NaN;
+console.log(
+  JSON.stringify({
+    event: "result",
+    received,
+    seconds,
+    rate: received / seconds,
+    p50: pct(0.5),
+    p99: pct(0.99),
+  }),
+);
 for (const close of closers) close();
 Deno.exit(0);

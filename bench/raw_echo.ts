@@ -14,9 +14,16 @@ import { WebSocketServer } from "ws";
 import { FrameReader } from "../core/frame_reader.ts";
 
 const { values } = parseArgs({
-  options: { transport: { type: "string", default: "tcp" }, addr: { type: "string", default: "127.0.0.1:4000" }, little: { type: "boolean", default: false } },
+  options: {
+    transport: { type: "string", default: "tcp" },
+    addr: { type: "string", default: "127.0.0.1:4000" },
+    little: { type: "boolean", default: false },
+  },
 });
-const [hostname, portText] = [values.addr!.slice(0, values.addr!.lastIndexOf(":")), values.addr!.slice(values.addr!.lastIndexOf(":") + 1)];
+const [hostname, portText] = [
+  values.addr!.slice(0, values.addr!.lastIndexOf(":")),
+  values.addr!.slice(values.addr!.lastIndexOf(":") + 1),
+];
 const port = Number(portText);
 
 async function serveTcp(): Promise<void> {

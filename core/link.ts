@@ -8,6 +8,7 @@
  * @module
  */
 
+import { copyBytes } from "./bytes.ts";
 import type { ClusterEvent, Kind, SessionKind, State } from "./cluster.ts";
 
 /** Who is calling, as the handshake tells the acceptor. */
@@ -137,8 +138,8 @@ export class InprocHub {
     if (!provider) return undefined;
     return {
       // The gate's read buffer is reused after this call returns, and the node may keep the packet (queued
-      // behind an async handler, or read lazily by ctx.parse), so the link copies it: one small slice.
-      deliver: (cid, uid, packet) => provider.deliver(from, cid, uid, packet.slice()),
+      // behind an async handler, or read lazily by ctx.parse), so the link copies it, into a slab.
+      deliver: (cid, uid, packet) => provider.deliver(from, cid, uid, copyBytes(packet)),
       trigger: (event, cid, uid) => provider.trigger(from, event, cid, uid),
       getState: () => Promise.resolve(provider.getState()),
       setState: (state) => Promise.resolve(provider.setState(state)),

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { allocBytes } from "./bytes.ts";
+
 /** Byte order of size, route, seq and heartbeat time. */
 export type ByteOrder = "big" | "little";
 
@@ -326,6 +328,8 @@ export function checkMessage(format: PacketFormat, route: number, seq: number, p
 /**
  * Encodes a data packet.
  *
+ * The packet is cut from a shared slab when small (see `core/bytes.ts`).
+ *
  * @throws {RangeError} when route or seq do not fit, or the payload exceeds `bufferBytes`
  * @example The worked example of PROTOCOL.md §1
  * ```ts
@@ -342,7 +346,7 @@ export function encodeMessage(
 ): Uint8Array {
   const payloadBytes = payload?.length ?? 0;
   checkMessage(format, route, seq, payloadBytes);
-  const out = new Uint8Array(SIZE_BYTES + format.dataHeaderBytes + payloadBytes);
+  const out = allocBytes(SIZE_BYTES + format.dataHeaderBytes + payloadBytes);
   writeDataHeader(format, out, 0, route, seq, payloadBytes);
   if (payload) out.set(payload, SIZE_BYTES + format.dataHeaderBytes);
   return out;

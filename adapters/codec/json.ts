@@ -3,22 +3,23 @@
  *
  * @module
  */
+import { utf8Decode, utf8Encode } from "../../core/bytes.ts";
 import type { Codec } from "./types.ts";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Creates the JSON codec. An empty payload decodes to `undefined`. */
+/**
+ * Creates the JSON codec. An empty payload decodes to `undefined`. Encoded bytes may be a view into a shared slab
+ * (see `core/bytes.ts`): copy them to keep them beyond the current task.
+ */
 export function createJsonCodec(): Codec {
   return {
     name: "json",
     encode(value: unknown): Uint8Array {
       if (value instanceof Uint8Array) return value;
-      return encoder.encode(value === undefined ? "" : JSON.stringify(value));
+      return utf8Encode(value === undefined ? "" : JSON.stringify(value));
     },
     decode<T>(bytes: Uint8Array): T {
       if (bytes.length === 0) return undefined as T;
-      return JSON.parse(decoder.decode(bytes)) as T;
+      return JSON.parse(utf8Decode(bytes)) as T;
     },
   } satisfies Codec;
 }

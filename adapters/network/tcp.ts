@@ -15,8 +15,12 @@ import type { ConnHandler, NetworkServer, NetworkStats, ServerOptions } from "./
 /** Bytes read per socket read; one buffer per connection, reused for every read. */
 export const DEFAULT_TCP_READ_BUFFER_BYTES = 16 * 1024;
 
+/** Largest per-connection buffer kept for coalesced writes. */
+const MAX_BATCH_BUFFER_BYTES = 256 * 1024;
+
 class TcpConn extends BaseConn {
   readonly #socket: Deno.Conn;
+  #batch = new Uint8Array(0);
 
   constructor(core: ServerCore, socket: Deno.Conn) {
     const remote = socket.remoteAddr as Deno.NetAddr;
@@ -53,7 +57,14 @@ class TcpConn extends BaseConn {
     else {
       let total = 0;
       for (const chunk of chunks) total += chunk.length;
-      data = new Uint8Array(total);
+      // One write in flight at a time, so one buffer per connection serves every batch; it grows to the largest
+      // batch up to a cap, beyond which a batch gets a buffer of its own.
+      if (total > this.#batch.length && total <= MAX_BATCH_BUFFER_BYTES) {
+        this.#batch = new Uint8Array(
+          Math.min(MAX_BATCH_BUFFER_BYTES, Math.max(total, this.#batch.length * 2)),
+        );
+      }
+      data = total <= this.#batch.length ? this.#batch.subarray(0, total) : new Uint8Array(total);
       let off = 0;
       for (const chunk of chunks) {
         data.set(chunk, off);

@@ -1,0 +1,175 @@
+/**
+ * `deno task bench`: the monolith running the example game (the real `due dev`) against a raw Deno echo server
+ * with the same framing and no framework, both driven by the same load generator in a separate process, for TCP
+ * and WebSocket. Prints msg/s, p50/p99 latency, and the server's CPU µs per message with its ratio to the raw
+ * server measured in the same run (the machine is shared and noisy: read the ratios, not the absolutes).
+ *
+ * Usage: `deno task bench [--quick] [--only=tcp|ws] [--duration=5]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { cpuMicros, freePort, spawnServer } from "./_proc.ts";
+import type { Server } from "./_proc.ts";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    duration: { type: "string" },
+    json: { type: "string" },
+  },
+});
+const durationS = Number(values.duration ?? (values.quick ? 2 : 5));
+const warmupS = values.quick ? 0.5 : 1;
+
+interface Case {
+  name: string;
+  transport: "tcp" | "ws";
+  conns: number;
+  inflight: number;
+  payload: number;
+  routeBytes: 2 | 4;
+  seqBytes: 2 | 4;
+}
+
+const CASES: Case[] = [];
+for (const transport of ["tcp", "ws"] as const) {
+  if (values.only && values.only !== transport) continue;
+  CASES.push(
+    {
+      name: "100 conns × 1 in flight, 32 B",
+      transport,
+      conns: 100,
+      inflight: 1,
+      payload: 32,
+      routeBytes: 2,
+      seqBytes: 2,
+    },
+    {
+      name: "100 conns × 32 in flight, 32 B",
+      transport,
+      conns: 100,
+      inflight: 32,
+      payload: 32,
+      routeBytes: 2,
+      seqBytes: 2,
+    },
+    {
+      name: "due method: 50 conns pipelined, 1 KB",
+      transport,
+      conns: 50,
+      inflight: 64,
+      payload: 1024,
+      routeBytes: 4,
+      seqBytes: 4,
+    },
+  );
+}
+
+interface Result {
+  received: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  cpuUsPerMsg: number;
+}
+
+const here = new URL(".", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+
+async function startRaw(c: Case, port: number): Promise<Server> {
+  return await spawnServer(
+    [`${here}raw_echo.ts`, `--transport=${c.transport}`, `--addr=127.0.0.1:${port}`],
+    /^ready/,
+  );
+}
+
+async function startDue(c: Case, port: number): Promise<Server> {
+  const other = freePort();
+  const [tcpPort, wsPort] = c.transport === "tcp" ? [port, other] : [other, port];
+  return await spawnServer([
+    `${root}cli.ts`,
+    "dev",
+    `--network.tcp.server.addr=127.0.0.1:${tcpPort}`,
+    `--network.ws.server.addr=127.0.0.1:${wsPort}`,
+    "--network.tcp.server.heartbeatInterval=0",
+    "--network.ws.server.heartbeatInterval=0",
+    `--packet.routeBytes=${c.routeBytes}`,
+    `--packet.seqBytes=${c.seqBytes}`,
+    "--packet.bufferBytes=100000",
+    "--log.level=info",
+  ], /due ready/);
+}
+
+async function drive(c: Case, server: Server, port: number): Promise<Result> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${here}loadgen.ts`,
+      `--transport=${c.transport}`,
+      `--addr=127.0.0.1:${port}`,
+      `--conns=${c.conns}`,
+      `--inflight=${c.inflight}`,
+      `--payload=${c.payload}`,
+      `--route-bytes=${c.routeBytes}`,
+      `--seq-bytes=${c.seqBytes}`,
+      `--warmup=${warmupS}`,
+      `--duration=${durationS}`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let cpuStart = 0;
+  let cpuEnd = 0;
+  let result: Omit<Result, "cpuUsPerMsg"> | undefined;
+  let rest = "";
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    rest += chunk;
+    const lines = rest.split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) {
+      const event = JSON.parse(line);
+      if (event.event === "measure-start") cpuStart = await cpuMicros(server.pid);
+      else if (event.event === "measure-end") cpuEnd = await cpuMicros(server.pid);
+      else if (event.event === "result") result = event;
+    }
+  }
+  const status = await child.status;
+  if (!status.success || !result) throw new Error(`load generator failed (${status.code})`);
+  return { ...result, cpuUsPerMsg: (cpuEnd - cpuStart) / Math.max(1, result.received) };
+}
+
+async function measure(c: Case, start: (c: Case, port: number) => Promise<Server>): Promise<Result> {
+  const port = freePort();
+  const server = await start(c, port);
+  try {
+    return await drive(c, server, port);
+  } finally {
+    await server.stop();
+  }
+}
+
+const fmt = (n: number, digits = 1) =>
+  n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const rows: Record<string, unknown>[] = [];
+console.log(
+  `due bench: ${durationS} s per run after ${warmupS} s warm-up; CPU is the server process's (all threads)\n`,
+);
+console.log("| transport | case | server | msg/s | p50 ms | p99 ms | CPU µs/msg | CPU ratio to raw |");
+console.log("|---|---|---|---:|---:|---:|---:|---:|");
+for (const c of CASES) {
+  const raw = await measure(c, startRaw);
+  const due = await measure(c, startDue);
+  for (const [server, r] of [["raw", raw], ["due", due]] as const) {
+    const ratio = r.cpuUsPerMsg / raw.cpuUsPerMsg;
+    console.log(
+      `| ${c.transport} | ${c.name} | ${server} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${
+        fmt(r.cpuUsPerMsg, 2)
+      } | ${fmt(ratio, 2)} |`,
+    );
+    rows.push({ transport: c.transport, case: c.name, server, ...r, cpuRatio: ratio });
+  }
+}
+if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(rows, null, 2));

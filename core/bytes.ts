@@ -1,0 +1,132 @@
+/**
+ * Byte helpers of the hot path: a slab allocator for short-lived small buffers, and UTF-8 encoding of short
+ * strings in plain JavaScript.
+ *
+ * Why hand-written: in Deno a small `new Uint8Array` (or `slice`) costs about 0.6 µs here, because its backing
+ * store is allocated natively, against 0.05 µs for a view into a slab; and `TextEncoder.encode` of a short string
+ * costs about 0.7 µs against 0.3 µs in JS. Profiling the echo path showed those calls as a third of the
+ * framework's CPU per message. Small buffers are therefore cut from shared slabs (as Node's `Buffer` pool does)
+ * and short strings are encoded in JS; long ones still go to the native encoder. Decoding stays on
+ * `TextDecoder`, which measured as fast as a JS decoder.
+ *
+ * @module
+ */
+
+/** Bytes per slab. A view keeps its whole slab alive, so slabs stay small. */
+export const SLAB_BYTES = 64 * 1024;
+/** Requests above this size get their own buffer. */
+export const MAX_SLAB_ALLOC = 4 * 1024;
+
+let slab = new Uint8Array(SLAB_BYTES);
+let slabOffset = 0;
+
+/**
+ * A zeroed-or-not buffer of `size` bytes for short-lived use: a view into a shared slab when small, else its
+ * own. The caller must write every byte it reads.
+ */
+export function allocBytes(size: number): Uint8Array {
+  if (size > MAX_SLAB_ALLOC) return new Uint8Array(size);
+  if (slabOffset + size > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const view = slab.subarray(slabOffset, slabOffset + size);
+  // Keep views 8-byte aligned so DataView reads of i64 fields stay fast.
+  slabOffset += (size + 7) & ~7;
+  return view;
+}
+
+/** A copy of `bytes` cut from a slab (see {@linkcode allocBytes}). */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const out = allocBytes(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+const encoder = new TextEncoder();
+/** Scratch space of {@linkcode utf8Encode} for strings too long to encode in JS. */
+const scratch = new Uint8Array(64 * 1024);
+const decoder = new TextDecoder();
+
+/** Strings up to this many UTF-16 units are encoded in JS. */
+const JS_ENCODE_MAX = 256;
+
+/** The exact UTF-8 length of `text` (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (
+      c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * Writes `text` as UTF-8 at `off` of `out`, which must have room for {@linkcode utf8Length} bytes. Returns the
+ * bytes written. Lone surrogates become U+FFFD, as with `TextEncoder`.
+ */
+export function utf8Write(text: string, out: Uint8Array, off: number): number {
+  if (text.length > JS_ENCODE_MAX) return encoder.encodeInto(text, out.subarray(off)).written;
+  let p = off;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      out[p++] = c;
+    } else if (c < 0x800) {
+      out[p++] = 0xc0 | (c >> 6);
+      out[p++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && (next & 0xfc00) === 0xdc00) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+          out[p++] = 0xf0 | (c >> 18);
+          out[p++] = 0x80 | ((c >> 12) & 0x3f);
+          out[p++] = 0x80 | ((c >> 6) & 0x3f);
+          out[p++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+        c = 0xfffd;
+      }
+      out[p++] = 0xe0 | (c >> 12);
+      out[p++] = 0x80 | ((c >> 6) & 0x3f);
+      out[p++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return p - off;
+}
+
+/** Encodes `text` as UTF-8 into a slab buffer (see {@linkcode allocBytes}). */
+export function utf8Encode(text: string): Uint8Array {
+  if (text.length > JS_ENCODE_MAX) {
+    // One native call into a reused scratch buffer, then a memcpy into a slab: no per-call backing store.
+    if (text.length * 3 > scratch.length) return encoder.encode(text);
+    const { written } = encoder.encodeInto(text, scratch);
+    const out = allocBytes(written);
+    out.set(scratch.subarray(0, written));
+    return out;
+  }
+  // Reserve the worst case (3 bytes per UTF-16 unit), write, then give the unused tail back to the slab.
+  const reserved = allocBytes(text.length * 3);
+  const written = utf8Write(text, reserved, 0);
+  if (reserved.buffer === slab.buffer && reserved.byteOffset + ((reserved.length + 7) & ~7) === slabOffset) {
+    slabOffset = (reserved.byteOffset + written + 7) & ~7;
+  }
+  return reserved.subarray(0, written);
+}
+
+/**
+ * Decodes UTF-8 bytes; invalid sequences become U+FFFD. Plain `TextDecoder`: measured here, it beats a JS decoder
+ * even on short strings, unlike `TextEncoder.encode`, whose per-call buffer allocation dominates.
+ */
+export function utf8Decode(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
