@@ -23,6 +23,7 @@ import { appFromModule } from "./runtime/app.ts";
 import type { App } from "./runtime/app.ts";
 import { loggerFromConfig } from "./runtime/logger_from_config.ts";
 import { run, StartupConfigError } from "./runtime/run.ts";
+import exampleGame from "./examples/game/mod.ts";
 import type { RoleName } from "./runtime/run.ts";
 
 /** Exit codes of `due`. */
@@ -42,7 +43,8 @@ export const ExitCode = {
 
 const VERSION = denoJson.version;
 const ROLES: readonly RoleName[] = ["all", "gate", "node", "mesh"];
-const DEFAULT_APP = new URL("./examples/game/mod.ts", import.meta.url);
+/** The example game, built in so that `due dev` works from a bundle or a compiled binary too. */
+const EXAMPLE_APP: App = exampleGame;
 
 const HELP = `due ${VERSION} — a distributed game-server framework for Deno
 
@@ -143,9 +145,10 @@ export function parseCommandLine(args: string[]): ParsedArgs {
   };
 }
 
-async function loadApp(spec: string | URL): Promise<App> {
-  const url = spec instanceof URL ? spec : pathToFileURL(isAbsolute(spec) ? spec : resolve(Deno.cwd(), spec));
-  const where = spec instanceof URL ? url.pathname : spec;
+async function loadApp(spec: string): Promise<App> {
+  // An absolute file URL: what compiled binaries and bundles need to import a module from disk.
+  const url = pathToFileURL(isAbsolute(spec) ? spec : resolve(Deno.cwd(), spec));
+  const where = spec;
   let module: Record<string, unknown>;
   try {
     module = await import(url.href);
@@ -196,18 +199,17 @@ async function serve(parsed: ParsedArgs): Promise<number> {
 
   let app: App | undefined;
   if (role !== "gate") {
-    const spec = parsed.app ?? (parsed.command === "dev" ? DEFAULT_APP : undefined);
-    if (spec === undefined) {
-      return fail(
+    if (parsed.app !== undefined) {
+      try {
+        app = await loadApp(parsed.app);
+      } catch (err) {
+        return fail(ExitCode.App, errorMessage(err));
+      }
+    } else if (parsed.command === "dev") app = EXAMPLE_APP;
+    else {return fail(
         ExitCode.Usage,
         `--role=${role} needs the game module: --app=./game/mod.ts (or run "due dev")`,
-      );
-    }
-    try {
-      app = await loadApp(spec);
-    } catch (err) {
-      return fail(ExitCode.App, errorMessage(err));
-    }
+      );}
   }
 
   // Listen before starting, so a signal during start-up still stops the process cleanly.

@@ -1,0 +1,112 @@
+/**
+ * The Redis event bus (due's `eventbus/redis`): Redis pub/sub on channel `<prefix>:<topic>`, one connection to
+ * publish and one to subscribe. After a dropped connection ioredis reconnects with a capped back-off and
+ * subscribes again to every channel; events published while the subscriber was away are lost (Redis pub/sub
+ * keeps nothing), as in due.
+ *
+ * @module
+ */
+import type { Buffer } from "node:buffer";
+import { createLogger, type Logger } from "../../core/logger.ts";
+import {
+  closeRedis,
+  connectRedis,
+  DEFAULT_REDIS_ADDRS,
+  type RedisClient,
+  type RedisConnectionOptions,
+  redisError,
+  validateRedisOptions,
+} from "../_redis.ts";
+import { checkTopic, encodeEvent, makeEvent, TopicTable } from "./_event.ts";
+import type { EventBus, EventHandler, EventPayload } from "./types.ts";
+
+/** Default channel prefix, as due's. */
+export const DEFAULT_REDIS_EVENTBUS_PREFIX = "due:eventbus";
+
+/** Options of {@linkcode createRedisEventBus}: due's `eventbus.redis` keys. */
+export interface RedisEventBusOptions extends RedisConnectionOptions {
+  /** Channel prefix: topic `t` travels on channel `<prefix>:t`. @default "due:eventbus" */
+  prefix?: string;
+  /** Where connection trouble and handler errors are logged. @default a console logger */
+  logger?: Logger;
+}
+
+/**
+ * Connects a Redis event bus.
+ *
+ * @throws {DueError} `unavailable` (with `addr`) when Redis cannot be reached
+ *
+ * @example
+ * ```ts ignore
+ * import { createRedisEventBus } from "./redis.ts";
+ * const bus = await createRedisEventBus({ addrs: ["127.0.0.1:6379"] });
+ * await bus.subscribe("mail", (event) => console.log(event.payload));
+ * await bus.publish("mail", "hello");
+ * await bus.close();
+ * ```
+ */
+export async function createRedisEventBus(options: RedisEventBusOptions = {}): Promise<EventBus> {
+  const { prefix = DEFAULT_REDIS_EVENTBUS_PREFIX, addrs = DEFAULT_REDIS_ADDRS } = options;
+  const { logger = createLogger({ attrs: { component: "eventbus.redis" } }) } = options;
+  validateRedisOptions(options, "redis event bus");
+  if (typeof prefix !== "string") {
+    throw new TypeError(
+      `Cannot create redis event bus as 'prefix' must be a string: current value is ${prefix}`,
+    );
+  }
+  const channelOf = (topic: string) => prefix === "" ? topic : `${prefix}:${topic}`;
+  const topicOf = (channel: string) => prefix === "" ? channel : channel.slice(prefix.length + 1);
+  const table = new TopicTable("redis event bus", logger);
+
+  const pub = await connectRedis(options, "redis event bus", "eventbus-pub", logger);
+  let sub: RedisClient;
+  try {
+    sub = await connectRedis(options, "redis event bus", "eventbus-sub", logger);
+  } catch (err) {
+    await closeRedis(pub);
+    throw err;
+  }
+  sub.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+    table.deliverRaw(topicOf(channel.toString()), message);
+  });
+
+  async function publish(topic: string, payload: EventPayload): Promise<void> {
+    checkTopic(topic, "publish event");
+    table.checkOpen("publish event");
+    const text = encodeEvent(makeEvent(topic, payload));
+    try {
+      await pub.publish(channelOf(topic), text);
+    } catch (err) {
+      throw redisError(err, `publish event on topic "${topic}"`, addrs);
+    }
+  }
+
+  async function open(topic: string): Promise<void> {
+    try {
+      await sub.subscribe(channelOf(topic));
+    } catch (err) {
+      throw redisError(err, `subscribe to topic "${topic}"`, addrs);
+    }
+  }
+
+  async function shut(topic: string): Promise<void> {
+    try {
+      await sub.unsubscribe(channelOf(topic));
+    } catch (err) {
+      throw redisError(err, `unsubscribe from topic "${topic}"`, addrs);
+    }
+  }
+
+  async function close(): Promise<void> {
+    if (table.closed) return;
+    table.close();
+    await Promise.all([closeRedis(sub), closeRedis(pub)]);
+  }
+
+  return {
+    publish,
+    subscribe: (topic: string, handler: EventHandler) => table.add(topic, handler, open),
+    unsubscribe: (topic: string, handler?: EventHandler) => table.remove(topic, handler, shut),
+    close,
+  } satisfies EventBus;
+}
