@@ -12,6 +12,12 @@ import type { ClusterEvent } from "./cluster.ts";
 import type { ServiceInstance } from "./cluster.ts";
 import type { Logger } from "./logger.ts";
 
+/**
+ * Registry metadata key a node sets when it has a default handler: gates then send it routes that no node
+ * registered (due drops those at the gate, which makes a default handler unreachable from clients).
+ */
+export const DEFAULT_ROUTE_METADATA = "due.defaultRoute";
+
 /** How a stateless request picks among the nodes that serve its route. */
 export type DispatchStrategy = "random" | "rr" | "wrr";
 /** The strategies, for validation. */
@@ -122,6 +128,7 @@ export class Dispatcher<L> {
   #routes = new Map<number, RouteEntry<L>>();
   #nodes = new Map<string, NodeEndpoint<L>>();
   #events = new Map<ClusterEvent, NodeEndpoint<L>[]>();
+  #fallback: RouteEntry<L> | undefined;
   #instances: ServiceInstance[] = [];
   readonly #down = new Set<string>();
 
@@ -130,9 +137,12 @@ export class Dispatcher<L> {
     this.#options = options;
   }
 
-  /** The route entry of `route`, or `undefined`. */
+  /**
+   * The route entry of `route`; for a route no node registered, the entry of the nodes with a default handler
+   * (stateless, any node of them); else `undefined`.
+   */
   route(route: number): RouteEntry<L> | undefined {
-    return this.#routes.get(route);
+    return this.#routes.get(route) ?? this.#fallback;
   }
 
   /** The node `id`, in any state, or `undefined`. */
@@ -218,6 +228,13 @@ export class Dispatcher<L> {
         list.push(endpoint);
       }
     }
+    const fallbackNodes = sorted.filter((e) => e.instance.metadata?.[DEFAULT_ROUTE_METADATA] === "true");
+    this.#fallback = fallbackNodes.length === 0 ? undefined : new RouteEntry(
+      0,
+      { internal: false, stateful: false, authorized: false, group: fallbackNodes[0].instance.alias },
+      fallbackNodes,
+      this.#strategy,
+    );
     const routes = new Map<number, RouteEntry<L>>();
     for (const [id, { flags, nodes: list }] of byRoute) {
       routes.set(id, new RouteEntry(id, flags, list, this.#strategy));
@@ -233,6 +250,7 @@ export class Dispatcher<L> {
     this.#nodes = new Map();
     this.#routes = new Map();
     this.#events = new Map();
+    this.#fallback = undefined;
     this.#instances = [];
   }
 }

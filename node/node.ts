@@ -11,7 +11,7 @@
 
 import { EVENT_NAMES, Kind, State, STATE_NAMES } from "../core/cluster.ts";
 import type { ClusterEvent, ServiceInstance } from "../core/cluster.ts";
-import { Dispatcher } from "../core/dispatcher.ts";
+import { DEFAULT_ROUTE_METADATA, Dispatcher } from "../core/dispatcher.ts";
 import type { DispatchStrategy } from "../core/dispatcher.ts";
 import { DueError, ErrorCode, errorMessage, TimeoutError } from "../core/errors.ts";
 import { silentLogger } from "../core/logger.ts";
@@ -515,6 +515,7 @@ export function createNode(options: NodeOptions): Node {
       router.seal();
       instance.routes = router.records();
       instance.events = router.events();
+      if (router.hasDefault) instance.metadata = { ...instance.metadata, [DEFAULT_ROUTE_METADATA]: "true" };
       if (hub) unserve = hub.serveNode(id, provider);
       replaceGates(await registry.services("gate"));
       nodes.replace(await registry.services("node"));

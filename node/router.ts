@@ -118,6 +118,11 @@ export class Router {
     });
   }
 
+  /** Whether a default handler is set. */
+  get hasDefault(): boolean {
+    return this.#fallback !== undefined;
+  }
+
   /** Events with handlers. */
   events(): ClusterEvent[] {
     return [...this.#events.keys()];
