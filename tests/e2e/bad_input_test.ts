@@ -149,6 +149,34 @@ Deno.test("due dev refuses connections beyond maxConnNum and closes ones that ne
   }
 });
 
+Deno.test("due dev closes a connection that does not read once its write queue is full", async () => {
+  const due = await startDue({
+    args: ["dev", ...FREE_PORTS, "--log.level=debug", "--network.tcp.server.writeQueueSize=16"],
+  });
+  const [hostname, port] = due.addrs.tcp.split(":");
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    // 4 KB echoes, never read: once the kernel's socket buffers are full, writes stall and the queue overflows.
+    const big = echo("x".repeat(4000));
+    const burst = new Uint8Array(big.length * 200);
+    for (let i = 0; i < 200; i++) burst.set(big, i * big.length);
+    for (let i = 0; i < 30; i++) {
+      try {
+        let off = 0;
+        while (off < burst.length) off += await conn.write(burst.subarray(off));
+      } catch {
+        break; // closed by the server
+      }
+      if (due.lines.some((l) => l.includes("write queue full"))) break;
+    }
+    await due.waitForLine(/connection closed: write queue full/, 10_000);
+    await echoWorks(due.addrs.tcp);
+  } finally {
+    conn.close();
+    assertEquals(await due.stop(), 0);
+  }
+});
+
 Deno.test("due fails at start with a message naming the broken app, config or port", async (t) => {
   const dir = await Deno.makeTempDir();
   try {
