@@ -22,6 +22,7 @@ import type { Logger } from "./core/logger.ts";
 import { appFromModule } from "./runtime/app.ts";
 import type { App } from "./runtime/app.ts";
 import { loggerFromConfig } from "./runtime/logger_from_config.ts";
+import type { ConfiguredLogger } from "./runtime/logger_from_config.ts";
 import { run, StartupConfigError } from "./runtime/run.ts";
 import exampleGame from "./examples/game/mod.ts";
 import type { RoleName } from "./runtime/run.ts";
@@ -194,7 +195,26 @@ async function serve(parsed: ParsedArgs): Promise<number> {
     return fail(ExitCode.Config, `Cannot load config ${parsed.config}: ${errorMessage(err)}`);
   }
   const role = parsed.command === "dev" ? "all" : parsed.role;
-  const log: Logger = loggerFromConfig(config.log);
+  let logging: ConfiguredLogger;
+  try {
+    logging = await loggerFromConfig(config.log);
+  } catch (err) {
+    return fail(ExitCode.Config, `Cannot set up logging: ${errorMessage(err)}`);
+  }
+  try {
+    return await serveWith(parsed, role, config, warnings, logging.logger);
+  } finally {
+    await logging.close();
+  }
+}
+
+async function serveWith(
+  parsed: ParsedArgs,
+  role: RoleName,
+  config: DueConfig,
+  warnings: string[],
+  log: Logger,
+): Promise<number> {
   for (const warning of warnings) log.warn(warning);
 
   let app: App | undefined;

@@ -30,6 +30,7 @@ import type {
   ClientStats,
   CloseInfo,
   Message,
+  PayloadEncryptor,
   PushHandler,
   ReconnectOptions,
   RequestOptions,
@@ -42,6 +43,7 @@ export type {
   ClientStats,
   CloseInfo,
   Message,
+  PayloadEncryptor,
   PushHandler,
   ReconnectOptions,
   RequestOptions,
@@ -150,6 +152,7 @@ export class Client {
   readonly format: PacketFormat;
   /** The payload codec. */
   readonly codec: Codec;
+  readonly #encryptor: PayloadEncryptor | undefined;
   /** The address dialed. */
   readonly addr: string;
   /** Resolves once the client is closed for good (never rejects). */
@@ -228,7 +231,9 @@ export class Client {
       connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
       heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS,
       reconnect = false,
+      encryptor,
     } = options;
+    this.#encryptor = encryptor;
     this.format = createPacketFormat(definedOnly({ byteOrder, routeBytes, seqBytes, bufferBytes }));
     checkDuration("timeoutMs", timeoutMs, false);
     checkDuration("connectTimeoutMs", connectTimeoutMs, false);
@@ -314,7 +319,7 @@ export class Client {
   request<T = unknown>(route: number, data?: unknown, options: RequestOptions = {}): Promise<T> {
     const replyType = options.replyType;
     return this.requestRaw(route, data, options).then((message) =>
-      this.codec.decode<T>(message.payload, replyType)
+      this.#decode<T>(message.payload, replyType)
     );
   }
 
@@ -832,7 +837,7 @@ export class Client {
     if (!handlers) return;
     let data: unknown;
     try {
-      data = this.codec.decode(message.payload);
+      data = this.#decode(message.payload, undefined);
     } catch (err) {
       this.#reportError(
         new DueError(
@@ -877,7 +882,15 @@ export class Client {
   }
 
   #encode(data: unknown, type: string | undefined): Uint8Array {
-    return data instanceof Uint8Array ? data : this.codec.encode(data, type);
+    const payload = data instanceof Uint8Array ? data : this.codec.encode(data, type);
+    return this.#encryptor ? this.#encryptor.encrypt(payload) : payload;
+  }
+
+  #decode<T>(payload: Uint8Array, type: string | undefined): T {
+    return this.codec.decode<T>(
+      this.#encryptor && payload.length > 0 ? this.#encryptor.decrypt(payload) : payload,
+      type,
+    );
   }
 
   #write(packet: Uint8Array, action: string): void {

@@ -42,6 +42,14 @@ export interface ReconnectOptions {
  * await client.close();
  * ```
  */
+/** Payload encryption shared with the node (`cluster.node.encryptor`). */
+export interface PayloadEncryptor {
+  /** Encrypts a payload. */
+  encrypt(data: Uint8Array): Uint8Array;
+  /** Decrypts a payload. @throws when the payload was not encrypted with the matching key */
+  decrypt(data: Uint8Array): Uint8Array;
+}
+
 export interface ClientOptions {
   /** Byte order of size, route, seq and heartbeat time. @default "big" */
   byteOrder?: ByteOrder;
@@ -53,6 +61,12 @@ export interface ClientOptions {
   bufferBytes?: number;
   /** Encodes request data and decodes replies and pushes. A `Uint8Array` always passes through. @default JSON */
   codec?: Codec;
+  /**
+   * Encrypts every payload sent (after the codec) and decrypts every payload received (before the codec), as the
+   * node does when `cluster.node.encryptor` is set; e.g. `createRsaEncryptor` from `adapters/crypto/rsa.ts` with
+   * the same keys. `requestRaw` and `onAny` see payloads as they travel.
+   */
+  encryptor?: PayloadEncryptor;
   /** Default timeout of `Client.request`. @default 10000 */
   timeoutMs?: number;
   /** How long one attempt to connect may take. @default 10000 */

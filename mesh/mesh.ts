@@ -12,7 +12,11 @@ import { InprocHub } from "../core/link.ts";
 import type { MeshLink } from "../core/link.ts";
 import { silentLogger } from "../core/logger.ts";
 import type { Logger } from "../core/logger.ts";
+import type { Cache } from "../adapters/cache/types.ts";
 import type { Codec } from "../adapters/codec/types.ts";
+import type { EventBus } from "../adapters/eventbus/types.ts";
+import type { LockMaker } from "../adapters/lock/types.ts";
+import type { ConfigCenter } from "../config/center.ts";
 import type { Registry } from "../adapters/registry/types.ts";
 
 /** A service implementation: methods by name. */
@@ -34,8 +38,22 @@ export interface MeshOptions {
   endpoint?: string;
   /** Registry metadata. */
   metadata?: Record<string, string>;
+  /** Platform components handed to services (`mesh.eventbus`, `mesh.cache`, `mesh.lock`, `mesh.config`). */
+  components?: MeshComponents;
   /** @default silent */
   logger?: Logger;
+}
+
+/** Platform components a mesh hands to its services. */
+export interface MeshComponents {
+  /** The event bus. */
+  eventbus?: EventBus;
+  /** The cache. */
+  cache?: Cache;
+  /** The lock maker. */
+  lock?: LockMaker;
+  /** The config centre. */
+  config?: ConfigCenter;
 }
 
 /** Counters of a mesh. */
@@ -52,6 +70,14 @@ export interface MeshApp {
   readonly id: string;
   /** The mesh's logger. */
   readonly logger: Logger;
+  /** The event bus (`eventbus.driver`). */
+  readonly eventbus: EventBus;
+  /** The cache (`cache.driver`). */
+  readonly cache: Cache;
+  /** The distributed lock maker (`lock.driver`). */
+  readonly lock: LockMaker;
+  /** The config centre (`config.driver`). @throws {TypeError} when it is not configured */
+  readonly config: ConfigCenter;
   /**
    * Hosts a service under `name`.
    *
@@ -83,7 +109,8 @@ export interface Mesh {
 
 /** Creates a mesh. */
 export function createMesh(options: MeshOptions): Mesh {
-  const { id = crypto.randomUUID(), name = "mesh", codecs, registry, hub, metadata = {} } = options;
+  const { id = crypto.randomUUID(), name = "mesh", codecs, registry, hub, metadata = {}, components = {} } =
+    options;
   const endpoint = options.endpoint ?? InprocHub.endpoint(id);
   const log = (options.logger ?? silentLogger).with({ role: "mesh", id });
   const services = new Map<string, ServiceImpl>();
@@ -107,9 +134,28 @@ export function createMesh(options: MeshOptions): Mesh {
   let idle: (() => void) | undefined;
   let unserve: (() => void) | undefined;
 
+  const component = <K extends keyof MeshComponents>(key: K): NonNullable<MeshComponents[K]> => {
+    const value = components[key];
+    if (value === undefined) {
+      throw new TypeError(`Cannot use mesh.${key}: it is not configured (set '${key}.driver')`);
+    }
+    return value as NonNullable<MeshComponents[K]>;
+  };
   const app: MeshApp = {
     id,
     logger: log,
+    get eventbus() {
+      return component("eventbus");
+    },
+    get cache() {
+      return component("cache");
+    },
+    get lock() {
+      return component("lock");
+    },
+    get config() {
+      return component("config");
+    },
     service(serviceName, impl) {
       if (started) throw new TypeError(`Cannot add service "${serviceName}" after the mesh started`);
       if (typeof serviceName !== "string" || serviceName === "") {

@@ -5,6 +5,7 @@
  */
 
 import type { Codec } from "../adapters/codec/types.ts";
+import type { Encryptor } from "../adapters/crypto/types.ts";
 import type { Locator } from "../adapters/locator/types.ts";
 import type { GateLink } from "../core/link.ts";
 import type { Logger } from "../core/logger.ts";
@@ -17,6 +18,8 @@ export interface NodeRuntime {
   readonly name: string;
   readonly format: PacketFormat;
   readonly codec: Codec;
+  /** Encrypts client-bound payloads and decrypts payloads from clients, when configured. */
+  readonly encryptor: Encryptor | undefined;
   readonly locator: Locator;
   readonly log: Logger;
   /** Users bound to this node (by this node's `bindNode`, or learnt from the locator). */

@@ -8,8 +8,11 @@
 import { Kind, SessionKind } from "../core/cluster.ts";
 import type { ClusterEventName } from "../core/cluster.ts";
 import type { Peer } from "../core/link.ts";
-import { encodeMessage, SIZE_BYTES } from "../core/packet.ts";
+import { SIZE_BYTES } from "../core/packet.ts";
 import { DueError, ErrorCode } from "../core/errors.ts";
+import type { Cache } from "../adapters/cache/types.ts";
+import type { EventBus } from "../adapters/eventbus/types.ts";
+import type { LockMaker } from "../adapters/lock/types.ts";
 import type { NodeRuntime } from "./_runtime.ts";
 import type { NodeProxy } from "./proxy.ts";
 import type { MeshClient } from "./mesh_client.ts";
@@ -80,7 +83,15 @@ export class Context {
    * @throws {SyntaxError} (or the codec's error) when the payload does not decode
    */
   parse<T = unknown>(): T {
-    if (this.#parsed === NO_VALUE) this.#parsed = this.#rt.codec.decode(this.payload, this.#options.request);
+    if (this.#parsed === NO_VALUE) {
+      const { codec, encryptor } = this.#rt;
+      let payload = this.payload;
+      // Clients encrypt their payloads; nodes and meshes deliver plain ones.
+      if (encryptor && this.#from.kind === Kind.Gate && payload.length > 0) {
+        payload = encryptor.decrypt(payload);
+      }
+      this.#parsed = codec.decode(payload, this.#options.request);
+    }
     return this.#parsed as T;
   }
 
@@ -92,18 +103,12 @@ export class Context {
   /** Sends a message back to this request's client (or to the node that delivered it). */
   reply(message: Message): void {
     const rt = this.#rt;
-    const packet = encodeMessage(
-      rt.format,
-      message.route,
-      message.seq ?? 0,
-      rt.codec.encode(message.data, message.type),
-    );
     switch (this.#from.kind) {
       case Kind.Gate:
-        rt.gate(this.#from.id).push(SessionKind.Conn, this.cid, packet);
+        rt.gate(this.#from.id).push(SessionKind.Conn, this.cid, rt.proxy.pack(message));
         return;
       case Kind.Node:
-        rt.deliverTo(this.#from.id, 0, this.#uid, packet);
+        rt.deliverTo(this.#from.id, 0, this.#uid, rt.proxy.pack(message, { encrypt: false }));
         return;
       default:
         rt.unroutableReply();
@@ -158,6 +163,21 @@ export class Context {
   /** A client of mesh service `service`. */
   mesh<T extends object>(service: string): MeshClient<T> {
     return this.#rt.proxy.mesh<T>(service);
+  }
+
+  /** The event bus (`eventbus.driver`); same as `ctx.node.eventbus`. */
+  get eventbus(): EventBus {
+    return this.#rt.proxy.eventbus;
+  }
+
+  /** The cache (`cache.driver`); same as `ctx.node.cache`. */
+  get cache(): Cache {
+    return this.#rt.proxy.cache;
+  }
+
+  /** The distributed lock maker (`lock.driver`); same as `ctx.node.lock`. */
+  get lock(): LockMaker {
+    return this.#rt.proxy.lock;
   }
 
   #requireUid(what: string): number {

@@ -21,6 +21,7 @@ import type { PacketFormat } from "../core/packet.ts";
 import { InprocHub } from "../core/link.ts";
 import type { GateLink, LinkResolver, MeshLink, NodeLink, NodeProvider, Peer } from "../core/link.ts";
 import type { Codec } from "../adapters/codec/types.ts";
+import type { Encryptor } from "../adapters/crypto/types.ts";
 import type { Locator } from "../adapters/locator/types.ts";
 import { LocateEventType } from "../adapters/locator/types.ts";
 import type { Registry } from "../adapters/registry/types.ts";
@@ -29,6 +30,7 @@ import { Context, EventContext } from "./context.ts";
 import { createMeshClient } from "./mesh_client.ts";
 import type { MeshClient } from "./mesh_client.ts";
 import { NodeProxy } from "./proxy.ts";
+import type { NodeComponents } from "./proxy.ts";
 import { Router } from "./router.ts";
 import type { Route } from "./router.ts";
 
@@ -69,6 +71,10 @@ export interface NodeOptions {
   dispatch?: DispatchStrategy;
   /** Registry metadata. */
   metadata?: Record<string, string>;
+  /** Platform components handed to game code (`node.eventbus`, `node.cache`, `node.lock`, `node.config`). */
+  components?: NodeComponents;
+  /** Encrypts client-bound payloads and decrypts payloads from clients (`cluster.node.encryptor`). */
+  encryptor?: Encryptor;
   /** @default silent */
   logger?: Logger;
 }
@@ -146,6 +152,8 @@ export function createNode(options: NodeOptions): Node {
     callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS,
     dispatch = "rr",
     metadata = {},
+    components = {},
+    encryptor,
   } = options;
   if (!(Number.isInteger(requestQueueSize) && requestQueueSize > 0)) {
     throw new RangeError(
@@ -205,6 +213,7 @@ export function createNode(options: NodeOptions): Node {
     name,
     format,
     codec,
+    encryptor,
     locator,
     log,
     bound,
@@ -269,7 +278,7 @@ export function createNode(options: NodeOptions): Node {
       if (!client) meshClients.set(service, client = createMeshClient<object>(service, callMesh));
       return client as MeshClient<T>;
     },
-  });
+  }, components);
 
   async function callMesh(service: string, method: string, args: unknown[]): Promise<unknown> {
     const hosts = meshes.filter((m) =>

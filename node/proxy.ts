@@ -12,6 +12,10 @@ import { DueError, ErrorCode } from "../core/errors.ts";
 import type { GateLink } from "../core/link.ts";
 import type { Logger } from "../core/logger.ts";
 import { encodeMessage } from "../core/packet.ts";
+import type { Cache } from "../adapters/cache/types.ts";
+import type { EventBus } from "../adapters/eventbus/types.ts";
+import type { LockMaker } from "../adapters/lock/types.ts";
+import type { ConfigCenter } from "../config/center.ts";
 import type { NodeRuntime } from "./_runtime.ts";
 import type { MeshClient } from "./mesh_client.ts";
 import type { Router } from "./router.ts";
@@ -39,17 +43,31 @@ export interface ProxyHooks {
   mesh<T extends object>(service: string): MeshClient<T>;
 }
 
+/** Platform components a node hands to game code. */
+export interface NodeComponents {
+  /** The event bus. */
+  eventbus?: EventBus;
+  /** The cache. */
+  cache?: Cache;
+  /** The lock maker. */
+  lock?: LockMaker;
+  /** The config centre. */
+  config?: ConfigCenter;
+}
+
 /** The game-facing node API. */
 export class NodeProxy {
   readonly #rt: () => NodeRuntime;
   readonly #router: Router;
   readonly #hooks: ProxyHooks;
+  readonly #components: NodeComponents;
 
   /** @internal built by the node */
-  constructor(rt: () => NodeRuntime, router: Router, hooks: ProxyHooks) {
+  constructor(rt: () => NodeRuntime, router: Router, hooks: ProxyHooks, components: NodeComponents = {}) {
     this.#rt = rt;
     this.#router = router;
     this.#hooks = hooks;
+    this.#components = components;
   }
 
   /** The node's instance id (nid). */
@@ -103,15 +121,17 @@ export class NodeProxy {
 
   // ---- writing to clients ----------------------------------------------------------------------------------------
 
-  /** Encodes a message into a client packet with the node's codec and packet format. */
-  pack(message: Message): Uint8Array {
+  /**
+   * Encodes a message into a client packet with the node's codec and packet format, encrypting the payload when
+   * an encryptor is configured (`encrypt: false` for packets that go to nodes, which read plain payloads).
+   */
+  pack(message: Message, options: { encrypt?: boolean } = {}): Uint8Array {
     const rt = this.#rt();
-    return encodeMessage(
-      rt.format,
-      message.route,
-      message.seq ?? 0,
-      rt.codec.encode(message.data, message.type),
-    );
+    let payload = rt.codec.encode(message.data, message.type);
+    if (rt.encryptor && options.encrypt !== false && payload.length > 0) {
+      payload = rt.encryptor.encrypt(payload);
+    }
+    return encodeMessage(rt.format, message.route, message.seq ?? 0, payload);
   }
 
   /**
@@ -251,7 +271,7 @@ export class NodeProxy {
    * `ctx.response()` comes back here as a delivery.
    */
   async deliver(message: Message & { nid?: string; uid?: number }): Promise<void> {
-    const packet = this.pack(message);
+    const packet = this.pack(message, { encrypt: false });
     const uid = message.uid ?? 0;
     if (message.nid) return this.#rt().deliverTo(message.nid, 0, uid, packet);
     await this.#hooks.deliverByRoute(message.route, uid, packet);
@@ -268,6 +288,37 @@ export class NodeProxy {
    */
   mesh<T extends object>(service: string): MeshClient<T> {
     return this.#hooks.mesh<T>(service);
+  }
+
+  // ---- platform ------------------------------------------------------------------------------------------------------
+
+  /** The event bus (`eventbus.driver`, memory by default): publish/subscribe topics across the cluster. */
+  get eventbus(): EventBus {
+    return this.#component("eventbus");
+  }
+
+  /** The cache (`cache.driver`, memory by default). */
+  get cache(): Cache {
+    return this.#component("cache");
+  }
+
+  /** The distributed lock maker (`lock.driver`, memory by default): `node.lock.make("name").acquire()`. */
+  get lock(): LockMaker {
+    return this.#component("lock");
+  }
+
+  /** The business config centre (`config.driver`): `node.config.get("game.maxPlayers")`. */
+  get config(): ConfigCenter {
+    return this.#component("config");
+  }
+
+  #component<K extends keyof NodeComponents>(name: K): NonNullable<NodeComponents[K]> {
+    const component = this.#components[name];
+    if (component === undefined) {
+      const key = name === "config" ? "config.driver" : `${name}.driver`;
+      throw new TypeError(`Cannot use node.${name}: it is not configured (set '${key}')`);
+    }
+    return component as NonNullable<NodeComponents[K]>;
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------------------

@@ -10,14 +10,13 @@ import type { InprocHub, LinkResolver } from "../core/link.ts";
 import { silentLogger } from "../core/logger.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PacketFormat } from "../core/packet.ts";
-import type { Codec } from "../adapters/codec/types.ts";
 import type { Locator } from "../adapters/locator/types.ts";
 import type { NetworkServer } from "../adapters/network/types.ts";
 import type { Registry } from "../adapters/registry/types.ts";
 import { createGate } from "../gate/gate.ts";
 import type { Gate, GateOptions } from "../gate/gate.ts";
 import { createMesh } from "../mesh/mesh.ts";
-import type { Mesh } from "../mesh/mesh.ts";
+import type { Mesh, MeshOptions } from "../mesh/mesh.ts";
 import { createNode } from "../node/node.ts";
 import type { Node, NodeOptions } from "../node/node.ts";
 import type { App } from "./app.ts";
@@ -48,13 +47,7 @@ export interface RolesOptions {
   /** Node settings. */
   node?: Omit<NodeOptions, "format" | "registry" | "locator" | "links" | "hub" | "logger">;
   /** Mesh settings. */
-  mesh?: {
-    id?: string;
-    name?: string;
-    codecs: Codec[];
-    endpoint?: string;
-    metadata?: Record<string, string>;
-  };
+  mesh?: Omit<MeshOptions, "registry" | "hub" | "logger">;
   /** @default silent */
   logger?: Logger;
 }

@@ -23,6 +23,7 @@ import type { Logger } from "../core/logger.ts";
 import { createPacketFormat } from "../core/packet.ts";
 import type { PacketFormat } from "../core/packet.ts";
 import type { App } from "./app.ts";
+import { createPlatform } from "./platform.ts";
 import { startRoles } from "./roles.ts";
 import type { Role, RunningRoles } from "./roles.ts";
 
@@ -174,6 +175,14 @@ export async function run(options: RunOptions): Promise<Running> {
       (config.locate as Record<string, unknown>)[config.locate.driver] as Record<string, unknown> ?? {},
     );
     closers.push(() => locator.close());
+    const platform = await createPlatform(config, logger);
+    closers.push(() => platform.close());
+    const components = {
+      eventbus: platform.eventbus,
+      cache: platform.cache,
+      lock: platform.lock,
+      config: platform.config,
+    };
     const hub = new InprocHub();
     const links = createInprocLinks(hub);
     closers.push(() => links.close());
@@ -211,8 +220,16 @@ export async function run(options: RunOptions): Promise<Running> {
         requestQueueSize: node.requestQueueSize,
         callTimeoutMs: node.callTimeout,
         metadata: node.metadata,
+        components,
+        encryptor: platform.encryptor,
       },
-      mesh: { id: mesh.id || undefined, name: mesh.name, codecs: meshCodecs, metadata: mesh.metadata },
+      mesh: {
+        id: mesh.id || undefined,
+        name: mesh.name,
+        codecs: meshCodecs,
+        metadata: mesh.metadata,
+        components,
+      },
     });
     const addrs: Record<string, string> = {};
     for (const server of gateServers) addrs[server.network] = server.addr;

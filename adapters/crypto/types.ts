@@ -11,9 +11,9 @@ export interface Encryptor {
   /** The algorithm name ("rsa", "ecc"), as due's `Name()`. */
   readonly name: string;
   /** Encrypts `data`. @throws {TypeError} when no public (or private) key was given */
-  encrypt(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  encrypt(data: Uint8Array): Uint8Array;
   /** Decrypts what {@linkcode Encryptor.encrypt} produced. @throws {Error} when the data or key does not match */
-  decrypt(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  decrypt(data: Uint8Array): Uint8Array;
 }
 
 /** Signs byte payloads and verifies signatures. */
@@ -21,7 +21,7 @@ export interface Signer {
   /** The algorithm name ("rsa", "ecc"), as due's `Name()`. */
   readonly name: string;
   /** Signs `data`. @throws {TypeError} when no private key was given */
-  sign(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  sign(data: Uint8Array): Uint8Array;
   /** Whether `signature` is a valid signature of `data`; `false` (never a throw) for a malformed signature. */
-  verify(data: Uint8Array, signature: Uint8Array): boolean | Promise<boolean>;
+  verify(data: Uint8Array, signature: Uint8Array): boolean;
 }

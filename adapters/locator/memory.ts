@@ -101,6 +101,7 @@ export function createMemoryLocator(): Locator & { readonly droppedEvents: numbe
       else {
         watchers.add(w);
         options.signal?.addEventListener("abort", end);
+        options.onReady?.();
       }
       return {
         async *[Symbol.asyncIterator]() {

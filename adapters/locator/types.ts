@@ -28,6 +28,11 @@ export interface LocateEvent {
 export interface LocateWatchOptions {
   /** Ends the watch. */
   signal?: AbortSignal;
+  /**
+   * Called when the watch is live: once when it starts receiving events, and again after every reconnect of the
+   * backend. Events published while it was not live are lost, so a cache of locations should drop what it holds.
+   */
+  onReady?: () => void;
 }
 
 /** Finds and records where users are. */

@@ -10,4 +10,8 @@ export type { Discovery, Registrar, Registry, WatchOptions } from "./types.ts";
 /** Loaders by driver name; a new backend is one file and one line here. */
 export const REGISTRY_DRIVERS: Record<string, (options: Record<string, unknown>) => Promise<Registry>> = {
   memory: async () => (await import("./memory.ts")).createMemoryRegistry(),
+  etcd: async (options) => {
+    const { createEtcdRegistry, etcdRegistryOptionsFromConfig } = await import("./etcd.ts");
+    return await createEtcdRegistry(etcdRegistryOptionsFromConfig(options));
+  },
 };

@@ -21,7 +21,10 @@ Deno.test("due dev speaks msgpack when cluster.node.codec is msgpack", async () 
     });
     const raw = await c.requestRaw(1, { message: "x" });
     const first = raw.payload[0];
-    assert((first & 0xf0) === 0x80 || first === 0xde || first === 0xdf, `not a msgpack map: first byte ${first}`);
+    assert(
+      (first & 0xf0) === 0x80 || first === 0xde || first === 0xdf,
+      `not a msgpack map: first byte ${first}`,
+    );
     assertEquals(createMsgpackCodec().decode(raw.payload), { message: "x" });
   } finally {
     await c.close();
@@ -151,5 +154,26 @@ Deno.test("the WebSocket gateway refuses upgrades from origins not listed in net
     await w.close();
   } finally {
     assertEquals(await due.stop(), 0);
+  }
+});
+
+Deno.test("due writes its log to a file when log.terminals lists file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const due = await startDue({
+      args: [
+        "dev",
+        ...FREE_PORTS,
+        '--log.terminals=["console","file"]',
+        `--log.file.path=${dir}/due.log`,
+        "--log.file.format=json",
+      ],
+    });
+    assertEquals(await due.stop(), 0);
+    const lines = (await Deno.readTextFile(`${dir}/due.log`)).trim().split("\n").map((l) => JSON.parse(l));
+    assert(lines.some((r) => r.msg === "due ready"), "no ready line in the log file");
+    assert(lines.some((r) => r.msg === "due stopped"), "the log file was not flushed at stop");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
