@@ -67,6 +67,11 @@ export interface NodeOptions {
   requestQueueSize?: number;
   /** Timeout of mesh calls. @default 3000 */
   callTimeoutMs?: number;
+  /**
+   * On stop, the quiet time (no delivery, nothing pending) that ends the drain: gates need a moment to see the
+   * node's `hang` state. 0 when no gate can still send (the monolith stops its gate first). @default 500
+   */
+  drainQuietMs?: number;
   /** How this node picks among nodes for node-to-node delivery by route. @default "rr" */
   dispatch?: DispatchStrategy;
   /** Registry metadata. */
@@ -150,6 +155,7 @@ export function createNode(options: NodeOptions): Node {
     weight = 1,
     requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE,
     callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS,
+    drainQuietMs = 500,
     dispatch = "rr",
     metadata = {},
     components = {},
@@ -202,7 +208,7 @@ export function createNode(options: NodeOptions): Node {
   const queues = new Map<string, Map<number, Task[]>>();
   let queued = 0;
   let running = 0;
-  let idle: (() => void) | undefined;
+  let deliveries = 0;
   let state: State = State.Shut;
   const abort = new AbortController();
   const background: Promise<void>[] = [];
@@ -273,6 +279,15 @@ export function createNode(options: NodeOptions): Node {
       if (node.id === id) return provider.deliver(self, 0, uid, packet.slice());
       node.link.deliver(0, uid, packet);
     },
+    deliverToNodes(group, uid, packet) {
+      let count = 0;
+      for (const endpoint of nodes.nodes()) {
+        if (endpoint.instance.alias !== group) continue;
+        rt.deliverTo(endpoint.id, 0, uid, packet);
+        count++;
+      }
+      return count;
+    },
     mesh<T extends object>(service: string): MeshClient<T> {
       let client = meshClients.get(service);
       if (!client) meshClients.set(service, client = createMeshClient<object>(service, callMesh));
@@ -324,7 +339,6 @@ export function createNode(options: NodeOptions): Node {
 
   function settled(): void {
     running--;
-    if (running === 0 && queued === 0) idle?.();
   }
 
   /** Runs a task; returns a promise only when it went asynchronous. Never throws or rejects. */
@@ -433,11 +447,27 @@ export function createNode(options: NodeOptions): Node {
       }
     }
     byCid.delete(cid);
-    if (running === 0 && queued === 0) idle?.();
+  }
+
+  /**
+   * Waits until nothing is pending and nothing was delivered for `drainQuietMs` (gates need a moment to see the
+   * `hang` state and stop sending), or until `graceMs` passed.
+   */
+  async function drain(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    let seen = -1;
+    while (Date.now() < deadline) {
+      if (running + queued === 0 && (deliveries === seen || drainQuietMs === 0)) return;
+      seen = deliveries;
+      const wait = running + queued > 0 ? Math.min(drainQuietMs || 50, 50) : drainQuietMs;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(wait, deadline - Date.now()))));
+    }
+    if (running + queued > 0) log.warn("node stopped with requests pending", { pending: running + queued });
   }
 
   const provider: NodeProvider = {
     deliver(from, cid, uid, packet) {
+      deliveries++;
       const routeId = readRoute(format, packet, 0);
       const route = router.get(routeId);
       if (route === undefined) {
@@ -544,18 +574,7 @@ export function createNode(options: NodeOptions): Node {
           log.warn("register hang failed", { error: errorMessage(err) })
         );
       }
-      if (running + queued > 0) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          new Promise<void>((resolve) => idle = resolve),
-          new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
-        ]);
-        clearTimeout(timer);
-        idle = undefined;
-        if (running + queued > 0) {
-          log.warn("node stopped with requests pending", { pending: running + queued });
-        }
-      }
+      await drain(graceMs);
       state = State.Shut;
       instance.state = "shut";
       await registry.deregister(instance).catch((err) =>

@@ -41,6 +41,8 @@ export interface ProxyHooks {
   deliverByRoute(route: number, uid: number, packet: Uint8Array): Promise<void>;
   /** A client of a mesh service. */
   mesh<T extends object>(service: string): MeshClient<T>;
+  /** Delivers a packet to every node named `name` (this one included); resolves with how many. */
+  deliverToNodes(name: string, uid: number, packet: Uint8Array): number;
 }
 
 /** Platform components a node hands to game code. */
@@ -61,6 +63,7 @@ export class NodeProxy {
   readonly #router: Router;
   readonly #hooks: ProxyHooks;
   readonly #components: NodeComponents;
+  readonly #services = new Map<string, object>();
 
   /** @internal built by the node */
   constructor(rt: () => NodeRuntime, router: Router, hooks: ProxyHooks, components: NodeComponents = {}) {
@@ -275,6 +278,37 @@ export class NodeProxy {
     const uid = message.uid ?? 0;
     if (message.nid) return this.#rt().deliverTo(message.nid, 0, uid, packet);
     await this.#hooks.deliverByRoute(message.route, uid, packet);
+  }
+
+  /**
+   * Delivers a message to every node named `name` (default: this node's name, this node included), e.g. to refresh
+   * state every node keeps; handlers see `ctx.nid` set. Resolves with how many nodes it was sent to.
+   *
+   * @example
+   * ```ts ignore
+   * await node.broadcastNodes({ route: 900, data: { reload: "shop" } });
+   * ```
+   */
+  broadcastNodes(message: Message & { name?: string; uid?: number }): Promise<number> {
+    const packet = this.pack(message, { encrypt: false });
+    return Promise.resolve(this.#hooks.deliverToNodes(message.name ?? this.name, message.uid ?? 0, packet));
+  }
+
+  /**
+   * Hosts a mesh service on this node (as due's node can): it registers under `mesh` with this node's id and
+   * serves calls like a mesh. Register before the node starts.
+   */
+  service(name: string, impl: object): this {
+    if (this.#services.has(name)) {
+      throw new RangeError(`Cannot add service "${name}": it is already registered`);
+    }
+    this.#services.set(name, impl);
+    return this;
+  }
+
+  /** Services hosted on this node, by name. */
+  get services(): ReadonlyMap<string, object> {
+    return this.#services;
   }
 
   /**

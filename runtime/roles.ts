@@ -10,6 +10,7 @@ import type { InprocHub, LinkResolver } from "../core/link.ts";
 import { silentLogger } from "../core/logger.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PacketFormat } from "../core/packet.ts";
+import type { Codec } from "../adapters/codec/types.ts";
 import type { Locator } from "../adapters/locator/types.ts";
 import type { NetworkServer } from "../adapters/network/types.ts";
 import type { Registry } from "../adapters/registry/types.ts";
@@ -46,6 +47,8 @@ export interface RolesOptions {
   };
   /** Node settings. */
   node?: Omit<NodeOptions, "format" | "registry" | "locator" | "links" | "hub" | "logger">;
+  /** Codecs that services hosted on a node decode calls with. @default the node's codec */
+  serviceCodecs?: Codec[];
   /** Mesh settings. */
   mesh?: Omit<MeshOptions, "registry" | "hub" | "logger">;
   /** @default silent */
@@ -73,6 +76,7 @@ export async function startRoles(options: RolesOptions): Promise<RunningRoles> {
   const shared = { format, registry, locator, links, hub, logger };
   const started: { stop(graceMs: number): Promise<void> }[] = [];
   let mesh: Mesh | undefined;
+  let hosted: Mesh | undefined;
   let node: Node | undefined;
   let gate: Gate | undefined;
   try {
@@ -87,6 +91,22 @@ export async function startRoles(options: RolesOptions): Promise<RunningRoles> {
       if (!options.node) throw new TypeError("Cannot start node: node settings are missing");
       node = createNode({ ...options.node, ...shared });
       await app.node?.(node.proxy);
+      if (node.proxy.services.size > 0) {
+        // Services hosted on the node register under `mesh` with the node's id, as due's node does.
+        hosted = createMesh({
+          id: node.id,
+          name: node.proxy.name,
+          codecs: options.serviceCodecs ?? [options.node.codec],
+          components: options.node.components,
+          endpoint: options.node.endpoint,
+          registry,
+          hub,
+          logger,
+        });
+        for (const [name, impl] of node.proxy.services) hosted.app.service(name, impl);
+        await hosted.start();
+        started.push(hosted);
+      }
       await node.start();
       started.push(node);
     }
@@ -109,7 +129,7 @@ export async function startRoles(options: RolesOptions): Promise<RunningRoles> {
     node,
     mesh,
     async stop(graceMs: number) {
-      for (const role of [gate, node, mesh]) {
+      for (const role of [gate, node, hosted, mesh]) {
         if (!role) continue;
         try {
           await role.stop(graceMs);

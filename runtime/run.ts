@@ -188,9 +188,8 @@ export async function run(options: RunOptions): Promise<Running> {
     closers.push(() => links.close());
     const roles = rolesOf(role);
     const nodeCodec = roles.includes("node") ? await createNodeCodec(config) : undefined;
-    const meshCodecs = roles.includes("mesh")
-      ? await Promise.all(["json", "msgpack"].map((n) => createCodec(n)))
-      : [];
+    // Mesh calls carry their codec's name; services decode with any of these.
+    const meshCodecs = await Promise.all(["json", "msgpack"].map((name) => createCodec(name)));
     const gateServers = roles.includes("gate") ? createNetworkServers(config, format, logger) : [];
     const { gate, node, mesh } = config.cluster;
     const running = await startRoles({
@@ -202,6 +201,7 @@ export async function run(options: RunOptions): Promise<Running> {
       links,
       hub,
       logger,
+      serviceCodecs: meshCodecs,
       gate: {
         id: gate.id || undefined,
         name: gate.name,
@@ -215,10 +215,12 @@ export async function run(options: RunOptions): Promise<Running> {
         id: node.id || undefined,
         name: node.name,
         codec: nodeCodec,
-        meshCodec: nodeCodec.name === "protobuf" ? meshCodecs[0] ?? await createCodec("json") : nodeCodec,
+        meshCodec: nodeCodec.name === "protobuf" ? meshCodecs[0] : nodeCodec,
         weight: node.weight,
         requestQueueSize: node.requestQueueSize,
         callTimeoutMs: node.callTimeout,
+        // Alone in its process on the memory registry, no other gate can still send once ours has stopped.
+        drainQuietMs: config.registry.driver === "memory" ? 0 : undefined,
         metadata: node.metadata,
         components,
         encryptor: platform.encryptor,

@@ -5,6 +5,8 @@
  */
 import { createJsonCodec } from "../../adapters/codec/json.ts";
 import { createMemoryLocator } from "../../adapters/locator/memory.ts";
+import { createKcpServer } from "../../adapters/network/kcp/server.ts";
+import type { KcpServer, KcpServerOptions } from "../../adapters/network/kcp/server.ts";
 import { createTcpServer } from "../../adapters/network/tcp.ts";
 import { createWsServer } from "../../adapters/network/ws.ts";
 import type { ServerOptions } from "../../adapters/network/types.ts";
@@ -23,6 +25,8 @@ export interface MonolithOptions {
   packet?: Partial<PacketOptions>;
   server?: Partial<Omit<ServerOptions, "addr" | "format">>;
   gate?: { duplicateLogin?: "kick" | "unbind"; replyUnknownRoute?: boolean };
+  /** Also serve KCP on a free loopback UDP port (`true`, or KCP settings). */
+  kcp?: boolean | Partial<Omit<KcpServerOptions, "addr" | "format">>;
   logger?: Logger;
 }
 
@@ -31,10 +35,14 @@ export interface TestMonolith {
   roles: RunningRoles;
   tcpAddr: string;
   wsUrl: string;
+  /** The KCP server, when `kcp` was asked for. */
+  kcp: KcpServer | undefined;
+  /** `127.0.0.1:<port>` of the KCP server, "" without one. */
+  kcpAddr: string;
   stop(): Promise<void>;
 }
 
-/** Starts `app` as a monolith with TCP and WS on free loopback ports. */
+/** Starts `app` as a monolith with TCP and WS (and KCP if asked) on free loopback ports. */
 export async function startMonolith(app: App, options: MonolithOptions = {}): Promise<TestMonolith> {
   const format = createPacketFormat(options.packet);
   const registry = createMemoryRegistry();
@@ -44,6 +52,9 @@ export async function startMonolith(app: App, options: MonolithOptions = {}): Pr
   const common = { format, nextId: () => ++next, logger: options.logger, ...options.server };
   const tcp = createTcpServer({ addr: "127.0.0.1:0", ...common });
   const ws = createWsServer({ addr: "127.0.0.1:0", ...common });
+  const kcp = options.kcp
+    ? createKcpServer({ addr: "127.0.0.1:0", ...common, ...(options.kcp === true ? {} : options.kcp) })
+    : undefined;
   const codec = createJsonCodec();
   const roles = await startRoles({
     roles: ["mesh", "node", "gate"],
@@ -53,8 +64,8 @@ export async function startMonolith(app: App, options: MonolithOptions = {}): Pr
     locator,
     links: createInprocLinks(hub),
     hub,
-    gate: { servers: [tcp, ws], ...options.gate },
-    node: { codec },
+    gate: { servers: kcp ? [tcp, ws, kcp] : [tcp, ws], ...options.gate },
+    node: { codec, drainQuietMs: 0 },
     mesh: { codecs: [codec] },
     logger: options.logger,
   });
@@ -62,6 +73,8 @@ export async function startMonolith(app: App, options: MonolithOptions = {}): Pr
     roles,
     tcpAddr: tcp.addr,
     wsUrl: `ws://${ws.addr}/`,
+    kcp,
+    kcpAddr: kcp?.addr ?? "",
     async stop() {
       await roles.stop(500);
       await registry.close();

@@ -151,6 +151,23 @@ Deno.test("the node API works through a gate in one process", async (t) => {
       assertStringIncludes(reply.failure, "calc failure on purpose");
     });
 
+    await t.step("a service hosted on a node is called like a mesh service", async () => {
+      const c = await connect();
+      assertEquals(await c.request(51), { now: 1234 });
+    });
+
+    await t.step("broadcastNodes delivers to every node of the name", async () => {
+      const c = await connect();
+      assertEquals(await c.request(52), { sent: 1 });
+      await waitFor(() => m.roles.node!.stats.handled > 0, "delivery");
+      const deadline = Date.now() + 2000;
+      let refreshed = 0;
+      while (refreshed === 0 && Date.now() < deadline) {
+        refreshed = (await c.request<{ refreshed: number }>(54)).refreshed;
+      }
+      assertEquals(refreshed, 1);
+    });
+
     await t.step("node-to-node delivery runs an internal route with ctx.nid set", async () => {
       const c = await connect();
       const got: { from: string }[] = [];
