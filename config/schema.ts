@@ -145,7 +145,10 @@ export const dueSchema = s.object({
       networks: s.list(s.enum(["tcp", "ws", "kcp"]), ["tcp", "ws"], "Client servers started by the gate", {
         unique: true,
       }),
-      replyUnknownRoute: s.bool(false, "Answer a request for an unknown route instead of dropping it"),
+      replyUnknownRoute: s.bool(
+        false,
+        "Answer a request the gate cannot deliver (unknown route, no node, no binding) with an empty packet",
+      ),
       duplicateLogin: s.enum(
         ["kick", "unbind"],
         "kick",

@@ -55,7 +55,10 @@ export interface GateOptions {
   dispatch?: DispatchStrategy;
   /** @default "kick" */
   duplicateLogin?: DuplicateLoginPolicy;
-  /** Answer an unknown route's request (seq ≠ 0) with an empty packet of the same route and seq. @default false */
+  /**
+   * Answer a request (seq ≠ 0) the gate cannot deliver — unknown route, no node, no binding, not logged in — with
+   * an empty packet of the same route and seq, so the client learns at once instead of timing out. @default false
+   */
   replyUnknownRoute?: boolean;
   /** Registry metadata. */
   metadata?: Record<string, string>;
@@ -75,6 +78,8 @@ export interface GateStats {
   noNode: number;
   /** Packets dropped: stateful route with no node binding for the user. */
   noBinding: number;
+  /** Packets dropped: stateful route bound to a node that left the cluster (the binding is released). */
+  deadNode: number;
   /** Packets dropped: too many waiting for a node lookup. */
   overflow: number;
   /** Pushes whose target was not on this gate. */
@@ -137,6 +142,7 @@ export function createGate(options: GateOptions): Gate {
     illegal: 0,
     noNode: 0,
     noBinding: 0,
+    deadNode: 0,
     overflow: 0,
     pushMissed: 0,
     kicked: 0,
@@ -175,19 +181,24 @@ export function createGate(options: GateOptions): Gate {
   }
 
   /** Forwards one packet; returns false when the node of a stateful route must be looked up first. */
+  /** Drops a packet the gate cannot deliver: counted, logged at debug, answered if so configured. */
+  function undeliverable(conn: Conn, packet: Uint8Array, route: number, why: keyof GateStats): void {
+    drop(conn, route, why);
+    if (!replyUnknownRoute) return;
+    const seq = readSeq(format, packet, 0);
+    if (seq !== 0) conn.send(encodeMessage(format, route, seq));
+  }
+
+  /** Forwards one packet; returns false when the node of a stateful route must be looked up first. */
   function forward(conn: Conn, packet: Uint8Array): boolean {
     const route = readRoute(format, packet, 0);
     const entry = dispatcher.route(route);
     if (entry === undefined) {
-      drop(conn, route, "unknownRoute");
-      if (replyUnknownRoute) {
-        const seq = readSeq(format, packet, 0);
-        if (seq !== 0) conn.send(encodeMessage(format, route, seq));
-      }
+      undeliverable(conn, packet, route, "unknownRoute");
       return true;
     }
     if (entry.internal || ((entry.stateful || entry.authorized) && conn.uid === 0)) {
-      drop(conn, route, "illegal");
+      undeliverable(conn, packet, route, "illegal");
       return true;
     }
     let node: NodeEndpoint<NodeLink> | undefined;
@@ -195,14 +206,33 @@ export function createGate(options: GateOptions): Gate {
       const nid = nodeBindings.get(conn.uid)?.get(entry.group);
       if (nid === undefined) return false;
       node = dispatcher.node(nid);
+      if (node === undefined) {
+        // The user's node left the cluster: its state is gone, so the binding is released rather than left to
+        // swallow every later request; the game binds the user again (e.g. on re-join).
+        releaseDeadBinding(conn.uid, entry.group, nid);
+        undeliverable(conn, packet, route, "deadNode");
+        return true;
+      }
+      if (node.state === State.Shut) {
+        undeliverable(conn, packet, route, "noNode");
+        return true;
+      }
     } else node = entry.pick();
     if (node === undefined) {
-      drop(conn, route, "noNode");
+      undeliverable(conn, packet, route, "noNode");
       return true;
     }
     stats.delivered++;
     node.link.deliver(conn.id, conn.uid, packet);
     return true;
+  }
+
+  function releaseDeadBinding(uid: number, group: string, nid: string): void {
+    nodeBindings.get(uid)?.delete(group);
+    log.info("stateful binding to a node that left the cluster released", { uid, group, node: nid });
+    locator.unbindNode(uid, group, nid).catch((err) => {
+      log.warn("locator unbindNode failed", { uid, group, error: errorMessage(err) });
+    });
   }
 
   function lookup(conn: Conn, queue: Uint8Array[]): void {
@@ -211,15 +241,13 @@ export function createGate(options: GateOptions): Gate {
     const uid = conn.uid;
     locator.locateNode(uid, group).then(
       (nid) => {
-        if (nid !== undefined && sessions.user(uid) === conn) cacheNodeBinding(uid, group, nid);
-        else drop(conn, route, "noBinding");
-        if (nid === undefined) queue.shift();
+        if (nid !== undefined) cacheNodeBinding(uid, group, nid);
+        else undeliverable(conn, queue.shift()!, route, "noBinding");
         drain(conn, queue);
       },
       (err) => {
         log.warn("node lookup failed", { uid, group, error: errorMessage(err) });
-        queue.shift();
-        drop(conn, route, "noBinding");
+        undeliverable(conn, queue.shift()!, route, "noBinding");
         drain(conn, queue);
       },
     );
