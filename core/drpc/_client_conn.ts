@@ -6,6 +6,9 @@
  *
  * Frames queued while the connection is `Connecting` wait for it and go out after the handshake.
  *
+ * Slightly longer than ~400 lines: dial, handshake, redial with back-off and the pending-call table are one state
+ * machine over one socket.
+ *
  * @module
  */
 
@@ -67,7 +70,7 @@ export interface ConnSettings {
 export interface ConnOwner {
   /** Counts frames dropped (queue overflow, link lost or down). */
   dropped(frames: number): void;
-  /** Counts a call that timed out, and a response that matched no pending call. */
+  /** Counts a call that timed out. */
   timedOut(): void;
   /** Counts a response that matched no pending call. */
   late(): void;
@@ -83,7 +86,8 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   parse: ParseResponse<unknown>;
-  timer: ReturnType<typeof setTimeout>;
+  /** `Date.now()` past which the call times out (swept by {@linkcode ClientConn.expire}). */
+  deadline: number;
 }
 
 /** The error a response with a non-OK code becomes. */
@@ -127,22 +131,6 @@ export class ClientConn {
   #sleepTimer: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
-  /** Bound once: a timer callback with the seq as its argument, no closure per call. */
-  readonly #onTimeout = (seq: number): void => {
-    const pending = this.#pending.get(seq);
-    if (pending === undefined) return;
-    this.#pending.delete(seq);
-    this.#owner.timedOut();
-    const name = ROUTE_NAMES[pending.route as Route] ?? `route ${pending.route}`;
-    const ms = pending.route === Route.Handshake
-      ? this.#settings.handshakeTimeoutMs
-      : this.#settings.callTimeoutMs;
-    pending.reject(
-      new TimeoutError(`Cannot ${name} at ${this.#settings.addr}: no answer within ${ms} ms`, {
-        addr: this.#settings.addr,
-      }),
-    );
-  };
 
   constructor(settings: ConnSettings, owner: ConnOwner, index: number) {
     this.#settings = settings;
@@ -160,63 +148,106 @@ export class ClientConn {
     this.#loop ??= this.#run();
   }
 
-  /** Pending calls (tests and stats). */
-  get pendingCalls(): number {
-    return this.#pending.size;
-  }
-
   /**
    * Queues a call built by `encode(seq)` and resolves with `parse(response)`.
    * Rejects with `TimeoutError` after `callTimeoutMs` (the pending entry is removed), `DueError` `queue_full` when
    * the write queue is full, `packet_too_large` above the frame limit, `unavailable` when the link drops.
    */
   call<T>(route: number, encode: (seq: number) => Uint8Array, parse: ParseResponse<T>): Promise<T> {
-    const { addr, frameLimitBytes } = this.#settings;
-    if (this.state === ConnState.Closed) {
-      return Promise.reject(
-        new ClosedError(`Cannot call ${ROUTE_NAMES[route as Route]} at ${addr}: link closed`),
-      );
-    }
+    if (this.state === ConnState.Closed) return Promise.reject(this.#closedError(route));
+    const seq = this.#seq = nextSeq(this.#seq);
     let frame: Uint8Array;
     try {
-      frame = encode(this.#seq = nextSeq(this.#seq));
+      frame = encode(seq);
     } catch (err) {
       return Promise.reject(err);
     }
-    const seq = this.#seq;
+    const { addr, frameLimitBytes } = this.#settings;
     if (frame.length - SIZE_BYTES > frameLimitBytes) {
+      const name = ROUTE_NAMES[route as Route];
       return Promise.reject(
         new DueError(
           ErrorCode.PacketTooLarge,
-          `Cannot call ${
-            ROUTE_NAMES[route as Route]
-          } at ${addr}: frame of ${frame.length} bytes is above the limit of ${frameLimitBytes}`,
+          `Cannot call ${name} at ${addr}: frame of ${frame.length} bytes is above the limit of ${frameLimitBytes}`,
           { addr },
         ),
       );
     }
-    if (!this.writer.send(frame)) {
-      this.#owner.dropped(1);
-      return Promise.reject(
-        new DueError(
-          ErrorCode.QueueFull,
-          `Cannot call ${ROUTE_NAMES[route as Route]} at ${addr}: write queue full`,
-          {
-            addr,
-          },
-        ),
-      );
-    }
+    if (!this.writer.send(frame)) return Promise.reject(this.#queueFull(route));
+    return this.#await(route, seq, parse);
+  }
+
+  /**
+   * Queues a call of fixed size `bytes` written by `write(buf, off, seq)` straight into the write buffer (no frame
+   * allocated), and resolves with `parse(response)`; rejects as {@linkcode call}.
+   */
+  callWith<T>(
+    route: number,
+    bytes: number,
+    write: (buf: Uint8Array, off: number, seq: number) => number,
+    parse: ParseResponse<T>,
+  ): Promise<T> {
+    if (this.state === ConnState.Closed) return Promise.reject(this.#closedError(route));
+    const writer = this.writer;
+    const off = writer.reserve(bytes);
+    if (off < 0) return Promise.reject(this.#queueFull(route));
+    const seq = this.#seq = nextSeq(this.#seq);
+    write(writer.buffer, off, seq);
+    writer.commit(bytes);
+    return this.#await(route, seq, parse);
+  }
+
+  #await<T>(route: number, seq: number, parse: ParseResponse<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(this.#onTimeout, this.#settings.callTimeoutMs, seq);
-      this.#pending.set(seq, { route, resolve: resolve as (value: unknown) => void, reject, parse, timer });
+      const deadline = Date.now() + this.#settings.callTimeoutMs;
+      this.#pending.set(seq, {
+        route,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        parse,
+        deadline,
+      });
     });
+  }
+
+  #closedError(route: number): ClosedError {
+    const addr = this.#settings.addr;
+    return new ClosedError(`Cannot call ${ROUTE_NAMES[route as Route]} at ${addr}: link closed`, { addr });
+  }
+
+  #queueFull(route: number): DueError {
+    this.#owner.dropped(1);
+    const addr = this.#settings.addr;
+    return new DueError(
+      ErrorCode.QueueFull,
+      `Cannot call ${ROUTE_NAMES[route as Route]} at ${addr}: write queue full`,
+      {
+        addr,
+      },
+    );
   }
 
   /** Queues a heartbeat when nothing was written since the last one (an open connection only). */
   heartbeat(): void {
     if (this.state !== ConnState.Open) return;
-    if (!this.writer.takeActivity()) this.writer.send(HEARTBEAT_FRAME);
+    if (!this.writer.takeActivity()) this.writer.sendQuiet(HEARTBEAT_FRAME);
+  }
+
+  /**
+   * Rejects with `TimeoutError` (and forgets) every call whose deadline is before `now`. The pool calls it on a
+   * timer a tenth of the call timeout apart: one timer per pool instead of one per call.
+   */
+  expire(now: number): void {
+    if (this.#pending.size === 0) return;
+    const { addr, callTimeoutMs, handshakeTimeoutMs } = this.#settings;
+    for (const [seq, pending] of this.#pending) {
+      if (pending.deadline > now) continue;
+      this.#pending.delete(seq);
+      this.#owner.timedOut();
+      const name = ROUTE_NAMES[pending.route as Route] ?? `route ${pending.route}`;
+      const ms = pending.route === Route.Handshake ? handshakeTimeoutMs : callTimeoutMs;
+      pending.reject(new TimeoutError(`Cannot ${name} at ${addr}: no answer within ${ms} ms`, { addr }));
+    }
   }
 
   /** Stops redialling, closes the socket, rejects what is pending, and waits for the loop to end. */
@@ -272,7 +303,7 @@ export class ClientConn {
       this.#socket = undefined;
       if (signal.aborted) break;
       if (opened) {
-        settings.log.info("link lost", { addr: settings.addr, conn: this.#index });
+        settings.log.debug("link connection lost", { addr: settings.addr, conn: this.#index });
         this.#drop(
           new DueError(ErrorCode.Unavailable, `Cannot reach ${settings.addr}: link lost`, {
             addr: settings.addr,
@@ -283,7 +314,7 @@ export class ClientConn {
       } else {
         failures++;
         if (failures > settings.dialRetryTimes && this.state !== ConnState.Down) {
-          settings.log.warn("link down", {
+          settings.log.debug("link connection down", {
             addr: settings.addr,
             conn: this.#index,
             attempts: failures,
@@ -313,10 +344,7 @@ export class ClientConn {
     if (this.#pending.size === 0) return;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    for (const call of pending) {
-      clearTimeout(call.timer);
-      call.reject(err);
-    }
+    for (const call of pending) call.reject(err);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -354,19 +382,15 @@ export class ClientConn {
   async #handshake(socket: Deno.TcpConn): Promise<void> {
     const { self, handshakeTimeoutMs } = this.#settings;
     const answered = new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(this.#onTimeout, handshakeTimeoutMs, 1);
-      this.#pending.set(1, { route: Route.Handshake, resolve, reject, parse: parseHandshake, timer });
+      const deadline = Date.now() + handshakeTimeoutMs;
+      this.#pending.set(1, { route: Route.Handshake, resolve, reject, parse: parseHandshake, deadline });
     });
     const frame = encodeHandshake(1, self.kind, self.id);
     try {
       let off = 0;
       while (off < frame.length) off += await socket.write(frame.subarray(off));
     } catch (err) {
-      const pending = this.#pending.get(1);
-      if (pending) {
-        clearTimeout(pending.timer);
-        this.#pending.delete(1);
-      }
+      this.#pending.delete(1);
       throw err;
     }
     await answered;
@@ -399,7 +423,6 @@ export class ClientConn {
     const handshake = this.#pending.get(1);
     if (handshake !== undefined && handshake.route === Route.Handshake) {
       this.#pending.delete(1);
-      clearTimeout(handshake.timer);
       handshake.reject(
         new DueError(ErrorCode.Unavailable, `Cannot handshake with ${addr}: link closed`, { addr }),
       );
@@ -423,7 +446,6 @@ export class ClientConn {
       return;
     }
     this.#pending.delete(seq);
-    clearTimeout(pending.timer);
     let value: unknown;
     try {
       value = pending.parse(frame, this.#settings.addr);

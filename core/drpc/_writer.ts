@@ -35,7 +35,7 @@ export class FrameWriter {
     this.#scheduled = false;
     this.#flush();
   };
-  /** Whether anything was written since the last {@linkcode FrameWriter.takeActivity}. */
+  /** Whether a frame was committed since the last {@linkcode FrameWriter.takeActivity}. */
   #active = false;
 
   /**
@@ -78,6 +78,20 @@ export class FrameWriter {
 
   /** Queues the `bytes` just written at the offset {@linkcode reserve} returned. */
   commit(bytes: number): void {
+    this.#active = true;
+    this.#queue(bytes);
+  }
+
+  /** Queues a whole frame (copied) that does not count as activity (a heartbeat). Returns false on overflow. */
+  sendQuiet(frame: Uint8Array): boolean {
+    const off = this.reserve(frame.length);
+    if (off < 0) return false;
+    this.#buf.set(frame, off);
+    this.#queue(frame.length);
+    return true;
+  }
+
+  #queue(bytes: number): void {
     this.#len += bytes;
     this.#frames++;
     if (this.#target === undefined || this.#writing) return;
@@ -115,7 +129,10 @@ export class FrameWriter {
     return dropped;
   }
 
-  /** Whether something was written since the last call; resets the flag (heartbeats skip busy connections). */
+  /**
+   * Whether a frame other than a heartbeat was queued since the last call; resets the flag (heartbeats skip busy
+   * connections).
+   */
   takeActivity(): boolean {
     const active = this.#active;
     this.#active = false;
@@ -133,7 +150,6 @@ export class FrameWriter {
     this.#len = 0;
     this.#frames = 0;
     this.#writing = true;
-    this.#active = true;
     this.#write(target, buf, len);
   }
 

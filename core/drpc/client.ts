@@ -11,9 +11,13 @@
  * exhausted its retries); `onUp` when a connection opens again (and on the first one). A gate uses them to take a
  * node out of dispatch at once (`Dispatcher.markDown/markUp`).
  *
+ * Longer than ~400 lines on purpose: the pool and the 19 link operations it routes (each a few lines) are one
+ * object; the connection state machine lives in `_client_conn.ts`.
+ *
  * @module
  */
 
+import { copyBytes } from "../bytes.ts";
 import type { ClusterEvent, SessionKind, State } from "../cluster.ts";
 import { Kind } from "../cluster.ts";
 import { DueError, ErrorCode, errorMessage } from "../errors.ts";
@@ -24,21 +28,17 @@ import { formatAddr, parseHostPort } from "./_addr.ts";
 import { ClientConn, ConnState, responseError } from "./_client_conn.ts";
 import type { ConnOwner, ConnSettings, ParseResponse } from "./_client_conn.ts";
 import {
+  BIND_BYTES,
   Code,
   decodeMeshResponse,
   DELIVER_HEAD_BYTES,
-  encodeBind,
+  DISCONNECT_BYTES,
   encodeBroadcast,
-  encodeDisconnect,
-  encodeGetState,
   encodeMeshCall,
   encodeMulticast,
   encodePublish,
-  encodeSessionQuery,
-  encodeSetState,
-  encodeStat,
   encodeSubscription,
-  encodeUnbind,
+  GET_STATE_BYTES,
   MAX_TARGETS_PER_FRAME,
   PUSH_HEAD_BYTES,
   responseByte,
@@ -46,11 +46,22 @@ import {
   responseIP,
   responseTotal,
   Route,
+  SESSION_QUERY_BYTES,
+  SET_STATE_BYTES,
   SIZE_BYTES,
+  STAT_BYTES,
   triggerBytes,
+  UNBIND_BYTES,
+  writeBind,
   writeDeliver,
+  writeDisconnect,
+  writeGetState,
   writePush,
+  writeSessionQuery,
+  writeSetState,
+  writeStat,
   writeTrigger,
+  writeUnbind,
 } from "./frames.ts";
 import { DEFAULT_FRAME_LIMIT_BYTES, DEFAULT_READ_BUFFER_BYTES, DEFAULT_WRITE_QUEUE_BYTES } from "./server.ts";
 
@@ -71,11 +82,11 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 export interface LinkClientOptions {
   /** Connections to the peer. @default DEFAULT_CONN_NUM */
   connNum?: number;
-  /** @default DEFAULT_DIAL_TIMEOUT_MS */
+  /** Time to establish one TCP connection. @default DEFAULT_DIAL_TIMEOUT_MS */
   dialTimeoutMs?: number;
   /** Retries (back-off 5 ms doubling to 1 s) before a connection is down. @default DEFAULT_DIAL_RETRY_TIMES */
   dialRetryTimes?: number;
-  /** @default DEFAULT_HANDSHAKE_TIMEOUT_MS */
+  /** Time for the Handshake's answer. @default DEFAULT_HANDSHAKE_TIMEOUT_MS */
   handshakeTimeoutMs?: number;
   /** A call not answered within this rejects with `TimeoutError`. @default DEFAULT_CALL_TIMEOUT_MS */
   callTimeoutMs?: number;
@@ -85,13 +96,13 @@ export interface LinkClientOptions {
   writeQueueBytes?: number;
   /** Largest frame `size` sent or received. @default DEFAULT_FRAME_LIMIT_BYTES */
   frameLimitBytes?: number;
-  /** @default DEFAULT_READ_BUFFER_BYTES */
+  /** Bytes read per socket read. @default DEFAULT_READ_BUFFER_BYTES */
   readBufferBytes?: number;
   /** Every connection to the peer failed. */
   onDown?: () => void;
   /** A connection to the peer opened (after `onDown`, and the first time). */
   onUp?: () => void;
-  /** @default silent */
+  /** Where link events are logged. @default silent */
   logger?: Logger;
 }
 
@@ -169,16 +180,21 @@ const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
 const parseMesh: ParseResponse<Uint8Array> = (frame, addr) => {
   const response = decodeMeshResponse(frame);
   if (response === undefined) throw responseError(frame, addr);
-  if (response.ok) return response.result.slice();
+  if (response.ok) return copyBytes(response.result);
   const code = ERROR_CODES.has(response.errorCode) ? response.errorCode as ErrorCode : ErrorCode.Internal;
   throw new DueError(
     code,
-    response.message || `Cannot call mesh service at ${addr}: the peer answered an error`,
+    response.message || `Cannot call mesh service at ${addr}: the peer answered InternalError`,
     {
       addr,
     },
   );
 };
+
+/** How often pending calls are checked for their deadline: a tenth of the timeout, 1 to 100 ms. */
+function sweepIntervalMs(timeoutMs: number): number {
+  return Math.max(1, Math.min(100, Math.floor(timeoutMs / 10)));
+}
 
 function chunks(targets: readonly number[]): (readonly number[])[] {
   if (targets.length <= MAX_TARGETS_PER_FRAME) return [targets];
@@ -277,24 +293,33 @@ class Pool implements ConnOwner {
     if (this.#debug) this.settings.log.debug("frame dropped", { addr: this.settings.addr, route, why });
   }
 
-  call<T>(route: number, encode: (seq: number) => Uint8Array, parse: ParseResponse<T>): Promise<T> {
+  /** A connection for a call (round-robin), or the error to reject it with. */
+  #forCall(): ClientConn | DueError {
     this.stats.calls++;
+    const addr = this.settings.addr;
     if (this.state === "closed") {
-      return Promise.reject(
-        new DueError(ErrorCode.Closed, `Cannot call at ${this.settings.addr}: link closed`, {
-          addr: this.settings.addr,
-        }),
-      );
+      return new DueError(ErrorCode.Closed, `Cannot call at ${addr}: link closed`, { addr });
     }
     const conn = this.pickNext();
     if (conn === undefined) {
-      return Promise.reject(
-        new DueError(ErrorCode.Unavailable, `Cannot call at ${this.settings.addr}: link down`, {
-          addr: this.settings.addr,
-        }),
-      );
+      return new DueError(ErrorCode.Unavailable, `Cannot call at ${addr}: link down`, { addr });
     }
-    return conn.call(route, encode, parse);
+    return conn;
+  }
+
+  call<T>(route: number, encode: (seq: number) => Uint8Array, parse: ParseResponse<T>): Promise<T> {
+    const conn = this.#forCall();
+    return conn instanceof DueError ? Promise.reject(conn) : conn.call(route, encode, parse);
+  }
+
+  callWith<T>(
+    route: number,
+    bytes: number,
+    write: (buf: Uint8Array, off: number, seq: number) => number,
+    parse: ParseResponse<T>,
+  ): Promise<T> {
+    const conn = this.#forCall();
+    return conn instanceof DueError ? Promise.reject(conn) : conn.callWith(route, bytes, write, parse);
   }
 }
 
@@ -368,6 +393,11 @@ export function createLinkClient(addr: string, self: Peer, options: LinkClientOp
   );
   const stats = pool.stats;
   for (const conn of pool.conns) conn.start();
+  const expiry = setInterval(() => {
+    const now = Date.now();
+    for (const conn of pool.conns) conn.expire(now);
+  }, sweepIntervalMs(Math.min(callTimeoutMs, handshakeTimeoutMs)));
+  Deno.unrefTimer(expiry);
   const heartbeat = heartbeatIntervalMs > 0
     ? setInterval(() => {
       for (const conn of pool.conns) conn.heartbeat();
@@ -424,34 +454,50 @@ export function createLinkClient(addr: string, self: Peer, options: LinkClientOp
       stats.sent++;
     },
     getState() {
-      return pool.call(Route.GetState, encodeGetState, parseState);
+      return pool.callWith(Route.GetState, GET_STATE_BYTES, writeGetState, parseState);
     },
     setState(state) {
-      return pool.call(Route.SetState, (seq) => encodeSetState(seq, state), parseOK);
+      return pool.callWith(
+        Route.SetState,
+        SET_STATE_BYTES,
+        (b, o, seq) => writeSetState(b, o, seq, state),
+        parseOK,
+      );
     },
 
     // ---- GateLink ----
     bind(cid, uid) {
-      return pool.call(Route.Bind, (seq) => encodeBind(seq, cid, uid), parseOK);
+      return pool.callWith(Route.Bind, BIND_BYTES, (b, o, seq) => writeBind(b, o, seq, cid, uid), parseOK);
     },
     unbind(uid) {
-      return pool.call(Route.Unbind, (seq) => encodeUnbind(seq, uid), parseOK);
+      return pool.callWith(Route.Unbind, UNBIND_BYTES, (b, o, seq) => writeUnbind(b, o, seq, uid), parseOK);
     },
     getIP(kind: SessionKind, target) {
-      return pool.call(Route.GetIP, (seq) => encodeSessionQuery(Route.GetIP, seq, kind, target), parseIP);
+      return pool.callWith(
+        Route.GetIP,
+        SESSION_QUERY_BYTES,
+        (b, o, seq) => writeSessionQuery(b, o, Route.GetIP, seq, kind, target),
+        parseIP,
+      );
     },
     stat(kind) {
-      return total(Route.Stat, (seq) => encodeStat(seq, kind));
+      return pool.callWith(Route.Stat, STAT_BYTES, (b, o, seq) => writeStat(b, o, seq, kind), parseTotal);
     },
     isOnline(kind, target) {
-      return pool.call(
+      return pool.callWith(
         Route.IsOnline,
-        (seq) => encodeSessionQuery(Route.IsOnline, seq, kind, target),
+        SESSION_QUERY_BYTES,
+        (b, o, seq) => writeSessionQuery(b, o, Route.IsOnline, seq, kind, target),
         parseOnline,
       );
     },
     disconnect(kind, target, force) {
-      return pool.call(Route.Disconnect, (seq) => encodeDisconnect(seq, kind, target, force), parseOK);
+      return pool.callWith(
+        Route.Disconnect,
+        DISCONNECT_BYTES,
+        (b, o, seq) => writeDisconnect(b, o, seq, kind, target, force),
+        parseOK,
+      );
     },
     push(kind, target, packet, options?: PushOptions) {
       const bytes = PUSH_HEAD_BYTES + packet.length;
@@ -511,6 +557,7 @@ export function createLinkClient(addr: string, self: Peer, options: LinkClientOp
       if (pool.state === "closed") return;
       pool.state = "closed";
       clearInterval(heartbeat);
+      clearInterval(expiry);
       await Promise.all(pool.conns.map((conn) => conn.close()));
     },
   };

@@ -84,26 +84,26 @@ export const HeaderBit = {
 } as const;
 
 /** Bytes of the size prefix. */
-export const SIZE_BYTES = 4;
+export const SIZE_BYTES: number = 4;
 /** Bytes before the body: size u32, header u8, route u8, seq u64. */
-export const FRAME_HEAD_BYTES = 14;
+export const FRAME_HEAD_BYTES: number = 14;
 /** Bytes of a response code. */
-export const CODE_BYTES = 2;
+export const CODE_BYTES: number = 2;
 /** Largest seq: seqs are numbers and wrap to 1 past this. */
-export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+export const MAX_SEQ: number = Number.MAX_SAFE_INTEGER;
 /** Most targets one Multicast, Subscribe or Unsubscribe frame carries (u16 count). */
-export const MAX_TARGETS_PER_FRAME = 0xffff;
+export const MAX_TARGETS_PER_FRAME: number = 0xffff;
 /** Longest channel name of a Publish, in UTF-8 bytes (u8 length). */
-export const MAX_CHANNEL_BYTES = 0xff;
+export const MAX_CHANNEL_BYTES: number = 0xff;
 /** Longest service, method or codec name of a MeshCall, in UTF-8 bytes (u8 length). */
-export const MAX_NAME_BYTES = 0xff;
+export const MAX_NAME_BYTES: number = 0xff;
 /** The heartbeat frame. Shared: do not modify. */
 export const HEARTBEAT_FRAME: Uint8Array = Uint8Array.of(0, 0, 0, 1, HeaderBit.Heartbeat);
 
 /** Bytes of a Deliver frame before the client packet: head, cid i64, uid i64. */
-export const DELIVER_HEAD_BYTES = FRAME_HEAD_BYTES + 16;
+export const DELIVER_HEAD_BYTES: number = FRAME_HEAD_BYTES + 16;
 /** Bytes of a Push frame before the client packet: head, kind u8, target i64. */
-export const PUSH_HEAD_BYTES = FRAME_HEAD_BYTES + 9;
+export const PUSH_HEAD_BYTES: number = FRAME_HEAD_BYTES + 9;
 
 const TWO_32 = 4294967296;
 const utf8 = new TextEncoder();
@@ -251,19 +251,66 @@ export function encodeHandshake(seq: number, kind: number, id: string): Uint8Arr
   return out;
 }
 
+/** Bytes of a Bind frame. */
+export const BIND_BYTES: number = FRAME_HEAD_BYTES + 16;
+/** Bytes of an Unbind frame. */
+export const UNBIND_BYTES: number = FRAME_HEAD_BYTES + 8;
+/** Bytes of a GetIP or IsOnline frame. */
+export const SESSION_QUERY_BYTES: number = FRAME_HEAD_BYTES + 9;
+/** Bytes of a Stat frame. */
+export const STAT_BYTES: number = FRAME_HEAD_BYTES + 1;
+/** Bytes of a Disconnect frame. */
+export const DISCONNECT_BYTES: number = FRAME_HEAD_BYTES + 10;
+/** Bytes of a GetState frame. */
+export const GET_STATE_BYTES: number = FRAME_HEAD_BYTES;
+/** Bytes of a SetState frame. */
+export const SET_STATE_BYTES: number = FRAME_HEAD_BYTES + 1;
+
+/** Bind (route 2) at `off` ({@linkcode BIND_BYTES} free): cid i64, uid i64. Returns the offset after it. */
+export function writeBind(buf: Uint8Array, off: number, seq: number, cid: number, uid: number): number {
+  const body = writeHead(buf, off, BIND_BYTES, HeaderBit.Data, Route.Bind, seq);
+  writeI64(buf, body, cid);
+  writeI64(buf, body + 8, uid);
+  return body + 16;
+}
+
 /** Bind (route 2): cid i64, uid i64. */
 export function encodeBind(seq: number, cid: number, uid: number): Uint8Array {
-  const out = frame(16, HeaderBit.Data, Route.Bind, seq);
-  writeI64(out, FRAME_HEAD_BYTES, cid);
-  writeI64(out, FRAME_HEAD_BYTES + 8, uid);
+  const out = new Uint8Array(BIND_BYTES);
+  writeBind(out, 0, seq, cid, uid);
   return out;
+}
+
+/** Unbind (route 3) at `off` ({@linkcode UNBIND_BYTES} free): uid i64. Returns the offset after it. */
+export function writeUnbind(buf: Uint8Array, off: number, seq: number, uid: number): number {
+  const body = writeHead(buf, off, UNBIND_BYTES, HeaderBit.Data, Route.Unbind, seq);
+  writeI64(buf, body, uid);
+  return body + 8;
 }
 
 /** Unbind (route 3): uid i64. */
 export function encodeUnbind(seq: number, uid: number): Uint8Array {
-  const out = frame(8, HeaderBit.Data, Route.Unbind, seq);
-  writeI64(out, FRAME_HEAD_BYTES, uid);
+  const out = new Uint8Array(UNBIND_BYTES);
+  writeUnbind(out, 0, seq, uid);
   return out;
+}
+
+/**
+ * GetIP (route 4) or IsOnline (route 6) at `off` ({@linkcode SESSION_QUERY_BYTES} free): session kind u8,
+ * target i64. Returns the offset after it.
+ */
+export function writeSessionQuery(
+  buf: Uint8Array,
+  off: number,
+  route: typeof Route.GetIP | typeof Route.IsOnline,
+  seq: number,
+  kind: number,
+  target: number,
+): number {
+  const body = writeHead(buf, off, SESSION_QUERY_BYTES, HeaderBit.Data, route, seq);
+  buf[body] = kind;
+  writeI64(buf, body + 1, target);
+  return body + 9;
 }
 
 /** GetIP (route 4) or IsOnline (route 6): session kind u8, target i64. */
@@ -273,25 +320,48 @@ export function encodeSessionQuery(
   kind: number,
   target: number,
 ): Uint8Array {
-  const out = frame(9, HeaderBit.Data, route, seq);
-  out[FRAME_HEAD_BYTES] = kind;
-  writeI64(out, FRAME_HEAD_BYTES + 1, target);
+  const out = new Uint8Array(SESSION_QUERY_BYTES);
+  writeSessionQuery(out, 0, route, seq, kind, target);
   return out;
+}
+
+/** Stat (route 5) at `off` ({@linkcode STAT_BYTES} free): session kind u8. Returns the offset after it. */
+export function writeStat(buf: Uint8Array, off: number, seq: number, kind: number): number {
+  const body = writeHead(buf, off, STAT_BYTES, HeaderBit.Data, Route.Stat, seq);
+  buf[body] = kind;
+  return body + 1;
 }
 
 /** Stat (route 5): session kind u8. */
 export function encodeStat(seq: number, kind: number): Uint8Array {
-  const out = frame(1, HeaderBit.Data, Route.Stat, seq);
-  out[FRAME_HEAD_BYTES] = kind;
+  const out = new Uint8Array(STAT_BYTES);
+  writeStat(out, 0, seq, kind);
   return out;
+}
+
+/**
+ * Disconnect (route 7) at `off` ({@linkcode DISCONNECT_BYTES} free): session kind u8, target i64, force u8.
+ * Returns the offset after it.
+ */
+export function writeDisconnect(
+  buf: Uint8Array,
+  off: number,
+  seq: number,
+  kind: number,
+  target: number,
+  force: boolean,
+): number {
+  const body = writeHead(buf, off, DISCONNECT_BYTES, HeaderBit.Data, Route.Disconnect, seq);
+  buf[body] = kind;
+  writeI64(buf, body + 1, target);
+  buf[body + 9] = force ? 1 : 0;
+  return body + 10;
 }
 
 /** Disconnect (route 7): session kind u8, target i64, force u8. */
 export function encodeDisconnect(seq: number, kind: number, target: number, force: boolean): Uint8Array {
-  const out = frame(10, HeaderBit.Data, Route.Disconnect, seq);
-  out[FRAME_HEAD_BYTES] = kind;
-  writeI64(out, FRAME_HEAD_BYTES + 1, target);
-  out[FRAME_HEAD_BYTES + 9] = force ? 1 : 0;
+  const out = new Uint8Array(DISCONNECT_BYTES);
+  writeDisconnect(out, 0, seq, kind, target, force);
   return out;
 }
 
@@ -446,15 +516,29 @@ export function encodeDeliver(seq: number, cid: number, uid: number, packet: Uin
   return out;
 }
 
+/** GetState (route 16) at `off` ({@linkcode GET_STATE_BYTES} free): no body. Returns the offset after it. */
+export function writeGetState(buf: Uint8Array, off: number, seq: number): number {
+  return writeHead(buf, off, GET_STATE_BYTES, HeaderBit.Data, Route.GetState, seq);
+}
+
 /** GetState (route 16): no body. */
 export function encodeGetState(seq: number): Uint8Array {
-  return frame(0, HeaderBit.Data, Route.GetState, seq);
+  const out = new Uint8Array(GET_STATE_BYTES);
+  writeGetState(out, 0, seq);
+  return out;
+}
+
+/** SetState (route 17) at `off` ({@linkcode SET_STATE_BYTES} free): state u8. Returns the offset after it. */
+export function writeSetState(buf: Uint8Array, off: number, seq: number, state: number): number {
+  const body = writeHead(buf, off, SET_STATE_BYTES, HeaderBit.Data, Route.SetState, seq);
+  buf[body] = state;
+  return body + 1;
 }
 
 /** SetState (route 17): state u8 (shut 0, work 1, busy 2, hang 3). */
 export function encodeSetState(seq: number, state: number): Uint8Array {
-  const out = frame(1, HeaderBit.Data, Route.SetState, seq);
-  out[FRAME_HEAD_BYTES] = state;
+  const out = new Uint8Array(SET_STATE_BYTES);
+  writeSetState(out, 0, seq, state);
   return out;
 }
 
@@ -659,30 +743,80 @@ export function decodeRequest(frame: Uint8Array): DrpcRequest | undefined {
 
 // ---- responses --------------------------------------------------------------------------------------------------
 
+/** Bytes of a response carrying only a code. */
+export const RESPONSE_BYTES: number = FRAME_HEAD_BYTES + CODE_BYTES;
+/** Bytes of an IsOnline or GetState response (code + u8). */
+export const BYTE_RESPONSE_BYTES: number = RESPONSE_BYTES + 1;
+
 /**
- * A response carrying only a code: Handshake, Bind, Unbind, Disconnect, Push, Subscribe, Unsubscribe, Trigger,
- * Deliver, SetState — and any route answered with an error code.
+ * A response carrying only a code at `off` ({@linkcode RESPONSE_BYTES} free): Handshake, Bind, Unbind,
+ * Disconnect, Push, Subscribe, Unsubscribe, Trigger, Deliver, SetState — and any route answered with an error
+ * code. Returns the offset after it.
  */
+export function writeResponse(buf: Uint8Array, off: number, route: number, seq: number, code: Code): number {
+  const body = writeHead(buf, off, RESPONSE_BYTES, HeaderBit.Data, route, seq);
+  writeU16(buf, body, code);
+  return body + CODE_BYTES;
+}
+
+/** A response carrying only a code (see {@linkcode writeResponse}). */
 export function encodeResponse(route: number, seq: number, code: Code): Uint8Array {
-  const out = frame(CODE_BYTES, HeaderBit.Data, route, seq);
-  writeU16(out, FRAME_HEAD_BYTES, code);
+  const out = new Uint8Array(RESPONSE_BYTES);
+  writeResponse(out, 0, route, seq, code);
   return out;
+}
+
+/** Bytes of a Stat/Multicast/Broadcast/Publish response: the total is left out when the code is not OK or it is 0. */
+export function totalResponseBytes(code: Code, total: number): number {
+  return code === Code.OK && total > 0 ? RESPONSE_BYTES + 8 : RESPONSE_BYTES;
+}
+
+/**
+ * Stat, Multicast, Broadcast, Publish response at `off` ({@linkcode totalResponseBytes} free): code
+ * [+ total u64]. Returns the offset after it.
+ */
+export function writeTotalResponse(
+  buf: Uint8Array,
+  off: number,
+  route: number,
+  seq: number,
+  code: Code,
+  total: number,
+): number {
+  const bytes = totalResponseBytes(code, total);
+  const body = writeHead(buf, off, bytes, HeaderBit.Data, route, seq);
+  writeU16(buf, body, code);
+  if (bytes === RESPONSE_BYTES) return body + CODE_BYTES;
+  writeU64(buf, body + CODE_BYTES, total);
+  return body + CODE_BYTES + 8;
 }
 
 /** Stat, Multicast, Broadcast, Publish: code [+ total u64], the total left out when the code is not OK or it is 0. */
 export function encodeTotalResponse(route: number, seq: number, code: Code, total: number): Uint8Array {
-  const withTotal = code === Code.OK && total > 0;
-  const out = frame(CODE_BYTES + (withTotal ? 8 : 0), HeaderBit.Data, route, seq);
-  writeU16(out, FRAME_HEAD_BYTES, code);
-  if (withTotal) writeU64(out, FRAME_HEAD_BYTES + CODE_BYTES, total);
+  const out = new Uint8Array(totalResponseBytes(code, total));
+  writeTotalResponse(out, 0, route, seq, code, total);
   return out;
+}
+
+/** IsOnline (online 0/1) or GetState (state) response at `off` ({@linkcode BYTE_RESPONSE_BYTES} free). */
+export function writeByteResponse(
+  buf: Uint8Array,
+  off: number,
+  route: number,
+  seq: number,
+  code: Code,
+  value: number,
+): number {
+  const body = writeHead(buf, off, BYTE_RESPONSE_BYTES, HeaderBit.Data, route, seq);
+  writeU16(buf, body, code);
+  buf[body + CODE_BYTES] = value;
+  return body + CODE_BYTES + 1;
 }
 
 /** IsOnline (online 0/1) and GetState (state): code + u8. */
 export function encodeByteResponse(route: number, seq: number, code: Code, value: number): Uint8Array {
-  const out = frame(CODE_BYTES + 1, HeaderBit.Data, route, seq);
-  writeU16(out, FRAME_HEAD_BYTES, code);
-  out[FRAME_HEAD_BYTES + CODE_BYTES] = value;
+  const out = new Uint8Array(BYTE_RESPONSE_BYTES);
+  writeByteResponse(out, 0, route, seq, code, value);
   return out;
 }
 

@@ -138,7 +138,15 @@ export function createDrpcLinks(options: DrpcLinksOptions): DrpcLinks {
       return link("mesh", instance, Kind.Mesh, self);
     },
     release(instance) {
+      let addr: string;
+      try {
+        const { hostname, port } = parseEndpoint(instance.endpoint);
+        addr = formatAddr(hostname, port);
+      } catch {
+        return; // never linked
+      }
       for (const [key, entry] of entries) {
+        if (!key.endsWith(`@${addr}`)) continue;
         if (entry.peers.delete(instance.id) && entry.peers.size === 0) retire(key, entry);
       }
     },

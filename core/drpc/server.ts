@@ -4,39 +4,47 @@
  * serves — a {@linkcode GateLink}, a {@linkcode NodeProvider}, a {@linkcode MeshLink} — with the caller's
  * {@linkcode Peer} from the handshake, and answers calls (seq ≠ 0) with a code and body.
  *
- * Deliver and Push, the hot routes, are read in place; every other route goes through `decodeRequest`. Client
- * packets handed to the served object are copies (it may keep them); a frame that arrived split is already a
- * private copy and is not copied again.
+ * Deliver and Push, the hot routes, are read in place; every other route goes through `decodeRequest`. Each
+ * socket read is copied once into a private chunk, so client packets handed to the served object are views it
+ * may keep (no copy per packet); a kept packet keeps its chunk alive.
+ *
+ * Longer than ~400 lines on purpose: one accepted connection's state and its dispatch of all 18 routes belong
+ * together (each route is a few lines; splitting them from the connection that answers would spread one switch
+ * over several files).
  *
  * @module
  */
 
+import { copyBytes } from "../bytes.ts";
 import { Kind } from "../cluster.ts";
 import { DueError, ErrorCode, errorMessage } from "../errors.ts";
 import { FeedResult, FrameReader } from "../frame_reader.ts";
 import type { GateLink, MeshLink, NodeProvider, Peer, PushOptions } from "../link.ts";
 import { silentLogger } from "../logger.ts";
 import type { Logger } from "../logger.ts";
-import { advertisedHost, formatAddr, formatEndpoint, parseHostPort } from "./_addr.ts";
+import { advertisedHost, formatAddr, formatEndpoint, isWildcard, parseHostPort } from "./_addr.ts";
 import { FrameWriter } from "./_writer.ts";
 import {
+  BYTE_RESPONSE_BYTES,
   Code,
   decodeRequest,
   DELIVER_HEAD_BYTES,
-  encodeByteResponse,
   encodeGetIPResponse,
   encodeMeshError,
   encodeMeshResult,
-  encodeResponse,
-  encodeTotalResponse,
   FRAME_HEAD_BYTES,
   frameSeq,
   HeaderBit,
   PUSH_HEAD_BYTES,
   readI64,
+  RESPONSE_BYTES,
   Route,
   ROUTE_NAMES,
   SIZE_BYTES,
+  totalResponseBytes,
+  writeByteResponse,
+  writeResponse,
+  writeTotalResponse,
 } from "./frames.ts";
 import type { DrpcRequest } from "./frames.ts";
 
@@ -75,9 +83,9 @@ export interface LinkServerOptions extends LinkTargets {
   idleTimeoutMs?: number;
   /** Bound on response bytes queued per connection; overflow closes it. @default DEFAULT_WRITE_QUEUE_BYTES */
   writeQueueBytes?: number;
-  /** @default DEFAULT_READ_BUFFER_BYTES */
+  /** Bytes read per socket read. @default DEFAULT_READ_BUFFER_BYTES */
   readBufferBytes?: number;
-  /** @default silent */
+  /** Where link events are logged. @default silent */
   logger?: Logger;
 }
 
@@ -184,7 +192,10 @@ class ServerLink {
         const n = await this.#socket.read(this.#readBuf);
         if (n === null) break;
         this.lastRead = Date.now();
-        const result = reader.feed(this.#readBuf.subarray(0, n));
+        // One copy per read, not per frame: every frame handed on is a view of this private chunk (cut from a
+        // shared slab when small, see core/bytes.ts) or of the framer's accumulator, so the served object may keep
+        // packets without a copy each (a native allocation costs ~0.5 µs).
+        const result = reader.feed(copyBytes(this.#readBuf.subarray(0, n)));
         if (result === FeedResult.TooLarge) {
           this.#reject("frame size above the limit", { size: reader.lastSize, limit: core.frameLimitBytes });
         }
@@ -220,29 +231,66 @@ class ServerLink {
     this.close();
   }
 
+  #respondCode(route: number, seq: number, code: Code): void {
+    const writer = this.#writer;
+    const off = this.#closed ? -1 : writer.reserve(RESPONSE_BYTES);
+    if (off < 0) return this.#overflow();
+    writeResponse(writer.buffer, off, route, seq, code);
+    writer.commit(RESPONSE_BYTES);
+    this.#core.stats.answered++;
+  }
+
+  #respondTotal(route: number, seq: number, total: number): void {
+    const writer = this.#writer;
+    const bytes = totalResponseBytes(Code.OK, total);
+    const off = this.#closed ? -1 : writer.reserve(bytes);
+    if (off < 0) return this.#overflow();
+    writeTotalResponse(writer.buffer, off, route, seq, Code.OK, total);
+    writer.commit(bytes);
+    this.#core.stats.answered++;
+  }
+
+  #respondByte(route: number, seq: number, value: number): void {
+    const writer = this.#writer;
+    const off = this.#closed ? -1 : writer.reserve(BYTE_RESPONSE_BYTES);
+    if (off < 0) return this.#overflow();
+    writeByteResponse(writer.buffer, off, route, seq, Code.OK, value);
+    writer.commit(BYTE_RESPONSE_BYTES);
+    this.#core.stats.answered++;
+  }
+
+  /** No room for a response: the caller does not read; drop the link (a closed link drops it silently). */
+  #overflow(): void {
+    if (!this.#closed) this.#reject("write queue full", { queued: this.#writer.pendingBytes });
+  }
+
   #respond(frame: Uint8Array): void {
     if (this.#closed) return;
     this.#core.stats.answered++;
     if (!this.#writer.send(frame)) this.#reject("write queue full", { queued: this.#writer.pendingBytes });
   }
 
-  /** Client bytes the served object may keep: a copy, unless the frame is already a private (split) copy. */
+  /**
+   * Client bytes the served object may keep: a view of the frame, which lies in a chunk copied for this read (or
+   * in the framer's accumulator), never in the reused read buffer. A kept packet keeps its chunk alive: the read
+   * (at most `readBufferBytes`), or the 64 KiB slab a small read was cut from.
+   */
   #own(frame: Uint8Array, off: number): Uint8Array {
-    return frame.buffer === this.#readBuf.buffer ? frame.slice(off) : frame.subarray(off);
+    return frame.subarray(off);
   }
 
   #refuse(route: number, seq: number, why: string): void {
     const core = this.#core;
     core.stats.refused++;
     if (core.debug) core.log.debug("request refused: " + why, { route, peer: this.#peer?.id });
-    if (seq !== 0) this.#respond(encodeResponse(route, seq, Code.InternalError));
+    if (seq !== 0) this.#respondCode(route, seq, Code.InternalError);
   }
 
   #malformed(route: number, seq: number): void {
     const core = this.#core;
     core.stats.malformed++;
     core.log.warn("request malformed", { route, peer: this.#peer?.id, remote: this.#remote });
-    if (seq !== 0) this.#respond(encodeResponse(route, seq, Code.InternalError));
+    if (seq !== 0) this.#respondCode(route, seq, Code.InternalError);
   }
 
   readonly #onFrame = (frame: Uint8Array): void => {
@@ -263,30 +311,30 @@ class ServerLink {
     if (route === Route.Deliver) {
       const node = core.targets.node;
       if (node === undefined) return this.#refuse(route, seq, "no node served here");
+      if (length < DELIVER_HEAD_BYTES) return this.#malformed(route, seq);
       const cid = readI64(frame, FRAME_HEAD_BYTES), uid = readI64(frame, FRAME_HEAD_BYTES + 8);
-      if (length < DELIVER_HEAD_BYTES || Number.isNaN(cid + uid)) return this.#malformed(route, seq);
+      if (Number.isNaN(cid + uid)) return this.#malformed(route, seq);
       try {
         node.deliver(peer, cid, uid, this.#own(frame, DELIVER_HEAD_BYTES));
       } catch (err) {
         return this.#oneWayFailed(route, seq, err);
       }
-      if (seq !== 0) this.#respond(encodeResponse(route, seq, Code.OK));
+      if (seq !== 0) this.#respondCode(route, seq, Code.OK);
       return;
     }
     if (route === Route.Push) {
       const gate = core.targets.gate;
       if (gate === undefined) return this.#refuse(route, seq, "no gate served here");
+      if (length < PUSH_HEAD_BYTES) return this.#malformed(route, seq);
       const kind = frame[FRAME_HEAD_BYTES], target = readI64(frame, FRAME_HEAD_BYTES + 1);
-      if (length < PUSH_HEAD_BYTES || (kind !== 1 && kind !== 2) || Number.isNaN(target)) {
-        return this.#malformed(route, seq);
-      }
+      if ((kind !== 1 && kind !== 2) || Number.isNaN(target)) return this.#malformed(route, seq);
       const options = (frame[4] & HeaderBit.Disconnect) !== 0 ? DISCONNECT : undefined;
       try {
         gate.push(kind, target, this.#own(frame, PUSH_HEAD_BYTES), options);
       } catch (err) {
         return this.#oneWayFailed(route, seq, err);
       }
-      if (seq !== 0) this.#respond(encodeResponse(route, seq, Code.OK));
+      if (seq !== 0) this.#respondCode(route, seq, Code.OK);
       return;
     }
     const request = decodeRequest(frame);
@@ -297,7 +345,7 @@ class ServerLink {
   /** A one-way operation (Deliver, Push, Trigger) threw: counted, logged, and answered when it was acked. */
   #oneWayFailed(route: number, seq: number, err: unknown): void {
     this.#failed(route, err);
-    if (seq !== 0) this.#respond(encodeResponse(route, seq, codeOf(err)));
+    if (seq !== 0) this.#respondCode(route, seq, codeOf(err));
   }
 
   #failed(route: number, err: unknown): void {
@@ -313,7 +361,7 @@ class ServerLink {
   }
 
   /** Answers a call when the operation settles; logs a failure of a one-way request. */
-  #settle<T>(route: number, seq: number, run: () => Promise<T> | T, ok: (value: T) => Uint8Array): void {
+  #settle<T>(route: number, seq: number, run: () => Promise<T> | T, ok: (value: T) => void): void {
     let pending: Promise<T>;
     try {
       pending = Promise.resolve(run());
@@ -322,7 +370,7 @@ class ServerLink {
     }
     pending.then(
       (value) => {
-        if (seq !== 0) this.#respond(ok(value));
+        if (seq !== 0) ok(value);
       },
       (err) => {
         this.#failed(route, err);
@@ -330,7 +378,7 @@ class ServerLink {
         if (route === Route.MeshCall) {
           const code = DueError.is(err) ? err.code : ErrorCode.Internal;
           this.#respond(encodeMeshError(seq, code, errorMessage(err), this.#core.frameLimitBytes - 10));
-        } else this.#respond(encodeResponse(route, seq, codeOf(err)));
+        } else this.#respondCode(route, seq, codeOf(err));
       },
     );
   }
@@ -343,7 +391,7 @@ class ServerLink {
       });
     }
     this.#peer = Object.freeze({ kind: request.kind, id: request.id });
-    if (seq !== 0) this.#respond(encodeResponse(route, seq, Code.OK));
+    if (seq !== 0) this.#respondCode(route, seq, Code.OK);
     const core = this.#core;
     if (core.debug) {
       core.log.debug("link accepted", { remote: this.#remote, kind: request.kind, peer: request.id });
@@ -352,11 +400,11 @@ class ServerLink {
 
   #dispatch(request: DrpcRequest, frame: Uint8Array, seq: number, peer: Peer): void {
     const { gate, node, mesh } = this.#core.targets;
-    const code = (route: number) => () => encodeResponse(route, seq, Code.OK);
+    const code = (route: number) => () => this.#respondCode(route, seq, Code.OK);
     switch (request.route) {
       case Route.Handshake: {
         const same = request.kind === peer.kind && request.id === peer.id;
-        if (seq !== 0) this.#respond(encodeResponse(request.route, seq, same ? Code.OK : Code.InternalError));
+        if (seq !== 0) this.#respondCode(request.route, seq, same ? Code.OK : Code.InternalError);
         if (!same) this.#core.log.warn("second handshake names another peer: ignored", { peer: peer.id });
         return;
       }
@@ -369,7 +417,7 @@ class ServerLink {
         } catch (err) {
           return this.#oneWayFailed(request.route, seq, err);
         }
-        if (seq !== 0) this.#respond(encodeResponse(request.route, seq, Code.OK));
+        if (seq !== 0) this.#respondCode(request.route, seq, Code.OK);
         return;
       }
       case Route.GetState:
@@ -383,7 +431,7 @@ class ServerLink {
             request.route,
             seq,
             () => useGate ? gate!.getState() : node!.getState(),
-            (state) => encodeByteResponse(Route.GetState, seq, Code.OK, state),
+            (state) => this.#respondByte(Route.GetState, seq, state),
           );
         }
         const state = request.state;
@@ -404,13 +452,15 @@ class ServerLink {
           seq,
           () => mesh.call(service, method, args, codec),
           (result) =>
-            result.length + FRAME_HEAD_BYTES + 2 - SIZE_BYTES <= limit
-              ? encodeMeshResult(seq, result)
-              : encodeMeshError(
-                seq,
-                ErrorCode.PacketTooLarge,
-                `Cannot answer mesh call ${service}.${method}: result of ${result.length} bytes is above the frame limit`,
-              ),
+            this.#respond(
+              result.length + FRAME_HEAD_BYTES + 2 - SIZE_BYTES <= limit
+                ? encodeMeshResult(seq, result)
+                : encodeMeshError(
+                  seq,
+                  ErrorCode.PacketTooLarge,
+                  `Cannot answer mesh call ${service}.${method}: result of ${result.length} bytes is above the frame limit`,
+                ),
+            ),
         );
       }
       case Route.Deliver:
@@ -433,21 +483,21 @@ class ServerLink {
           request.route,
           seq,
           () => gate.getIP(request.kind, request.target),
-          (ip) => encodeGetIPResponse(seq, Code.OK, ip),
+          (ip) => this.#respond(encodeGetIPResponse(seq, Code.OK, ip)),
         );
       case Route.Stat:
         return this.#settle(
           request.route,
           seq,
           () => gate.stat(request.kind),
-          (total) => encodeTotalResponse(Route.Stat, seq, Code.OK, total),
+          (total) => this.#respondTotal(Route.Stat, seq, total),
         );
       case Route.IsOnline:
         return this.#settle(
           request.route,
           seq,
           () => gate.isOnline(request.kind, request.target),
-          (online) => encodeByteResponse(Route.IsOnline, seq, Code.OK, online ? 1 : 0),
+          (online) => this.#respondByte(Route.IsOnline, seq, online ? 1 : 0),
         );
       case Route.Disconnect:
         return this.#settle(
@@ -464,7 +514,7 @@ class ServerLink {
           request.route,
           seq,
           () => gate.multicast(kind, targets, packet, options),
-          (total) => encodeTotalResponse(Route.Multicast, seq, Code.OK, total),
+          (total) => this.#respondTotal(Route.Multicast, seq, total),
         );
       }
       case Route.Broadcast: {
@@ -474,7 +524,7 @@ class ServerLink {
           request.route,
           seq,
           () => gate.broadcast(request.kind, packet, options),
-          (total) => encodeTotalResponse(Route.Broadcast, seq, Code.OK, total),
+          (total) => this.#respondTotal(Route.Broadcast, seq, total),
         );
       }
       case Route.Publish: {
@@ -484,7 +534,7 @@ class ServerLink {
           request.route,
           seq,
           () => gate.publish(request.channel, packet, options),
-          (total) => encodeTotalResponse(Route.Publish, seq, Code.OK, total),
+          (total) => this.#respondTotal(Route.Publish, seq, total),
         );
       }
       case Route.Subscribe:
@@ -613,11 +663,18 @@ export function createLinkServer(options: LinkServerOptions): LinkServer {
     }
   }
   const accepting = accept();
-  log.info("link server listening", { addr: formatAddr(bound.hostname, bound.port), kind, id });
+  const host = advertisedHost(hostname);
+  const endpoint = formatEndpoint(host, bound.port);
+  log.info("link server listening", { addr: formatAddr(bound.hostname, bound.port), endpoint, kind, id });
+  if (isWildcard(hostname) && host === "127.0.0.1") {
+    log.warn("link server advertises 127.0.0.1: no other IPv4 address found (is --allow-sys granted?)", {
+      endpoint,
+    });
+  }
 
   return {
     addr: formatAddr(bound.hostname, bound.port),
-    endpoint: formatEndpoint(advertisedHost(hostname), bound.port),
+    endpoint,
     stats,
     serve(targets) {
       core.targets = { ...core.targets, ...targets };
