@@ -160,6 +160,8 @@ export interface LinkResolver {
   node(instance: { id: string; endpoint: string }, from: Peer): NodeLink;
   /** A link to a mesh service host. */
   mesh(instance: { id: string; endpoint: string }): MeshLink;
+  /** Forgets an instance that left: its connections close once nothing else uses them. */
+  release?(instance: { id: string; endpoint: string }): void;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -100,6 +100,10 @@ export interface Gate {
   readonly stats: GateStats;
   /** The network servers. */
   readonly servers: readonly NetworkServer[];
+  /** Takes a node out of dispatch at once (its link dropped), before its registry lease lapses. */
+  nodeDown(id: string): void;
+  /** Puts a node taken out by {@linkcode Gate.nodeDown} back. */
+  nodeUp(id: string): void;
   /** Starts the servers, watches the registry and locator, registers as `work`. */
   start(): Promise<void>;
   /**
@@ -150,6 +154,7 @@ export function createGate(options: GateOptions): Gate {
   const dispatcher = new Dispatcher<NodeLink>({
     strategy: dispatch,
     link: (instance) => links.node(instance, self),
+    unlink: (instance) => links.release?.(instance),
     logger: log,
   });
   /** uid → node name → nid, for this gate's users, fed by locator events. */
@@ -465,6 +470,16 @@ export function createGate(options: GateOptions): Gate {
     link,
     stats,
     servers,
+    nodeDown(nodeId) {
+      if (!dispatcher.node(nodeId) || dispatcher.isDown(nodeId)) return;
+      log.warn("node link down: out of dispatch", { node: nodeId });
+      dispatcher.markDown(nodeId);
+    },
+    nodeUp(nodeId) {
+      if (!dispatcher.isDown(nodeId)) return;
+      log.info("node link up: back in dispatch", { node: nodeId });
+      dispatcher.markUp(nodeId);
+    },
     async start() {
       if (hub) unserve = hub.serveGate(id, link);
       dispatcher.replace(await registry.services("node"));

@@ -116,6 +116,10 @@ export interface Node {
   readonly stats: NodeStats;
   /** Requests being handled or waiting. */
   readonly pending: number;
+  /** Takes a node out of node-to-node dispatch at once (its link dropped). */
+  nodeDown(id: string): void;
+  /** Puts a node taken out by {@linkcode Node.nodeDown} back. */
+  nodeUp(id: string): void;
   /** Seals the routes, watches the registry, registers as `work`. */
   start(): Promise<void>;
   /** Registers `hang`, waits for pending requests (up to `graceMs`), deregisters. */
@@ -198,6 +202,7 @@ export function createNode(options: NodeOptions): Node {
   const nodes = new Dispatcher<NodeLink>({
     strategy: dispatch,
     link: (ins) => links.node(ins, self),
+    unlink: (ins) => links.release?.(ins),
     logger: log,
   });
   let meshes: ServiceInstance[] = [];
@@ -513,7 +518,11 @@ export function createNode(options: NodeOptions): Node {
         log.warn("cannot link to gate", { gate: ins.id, endpoint: ins.endpoint, error: errorMessage(err) });
       }
     }
-    for (const gid of gates.keys()) if (!seen.has(gid)) gates.delete(gid);
+    for (const [gid, gate] of gates) {
+      if (seen.has(gid)) continue;
+      gates.delete(gid);
+      links.release?.(gate.instance);
+    }
   }
 
   async function watch(
@@ -550,6 +559,12 @@ export function createNode(options: NodeOptions): Node {
     get pending() {
       return running + queued;
     },
+    nodeDown(nodeId) {
+      if (nodes.node(nodeId) && !nodes.isDown(nodeId)) nodes.markDown(nodeId);
+    },
+    nodeUp(nodeId) {
+      nodes.markUp(nodeId);
+    },
     async start() {
       router.seal();
       instance.routes = router.records();
@@ -562,7 +577,14 @@ export function createNode(options: NodeOptions): Node {
       background.push(
         watch("gate", replaceGates),
         watch("node", (list) => nodes.replace(list)),
-        watch("mesh", (list) => meshes = list),
+        watch("mesh", (list) => {
+          meshes = list;
+          for (const [meshId, cached] of meshLinks) {
+            if (list.some((m) => m.id === meshId && m.endpoint === cached.endpoint)) continue;
+            meshLinks.delete(meshId);
+            links.release?.({ id: meshId, endpoint: cached.endpoint });
+          }
+        }),
         watchBindings(),
       );
       await setState(State.Work);

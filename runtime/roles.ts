@@ -39,6 +39,16 @@ export interface RolesOptions {
   locator: Locator;
   /** Link resolver shared by the roles. */
   links: LinkResolver;
+  /** The gate's resolver, when it differs (its drpc handshake says "gate"). @default links */
+  gateLinks?: LinkResolver;
+  /** The node's resolver, when it differs. @default links */
+  nodeLinks?: LinkResolver;
+  /** Called with what each role serves as soon as it exists, so link servers can serve it. */
+  attach?: {
+    gate?(gate: Gate): void;
+    node?(node: Node, hosted: Mesh | undefined): void;
+    mesh?(mesh: Mesh): void;
+  };
   /** In-process hub (monolith). */
   hub?: InprocHub;
   /** Gate settings. */
@@ -83,13 +93,14 @@ export async function startRoles(options: RolesOptions): Promise<RunningRoles> {
     if (roles.includes("mesh")) {
       if (!options.mesh) throw new TypeError("Cannot start mesh: mesh settings are missing");
       mesh = createMesh({ ...options.mesh, registry, hub, logger });
+      options.attach?.mesh?.(mesh);
       await app.mesh?.(mesh.app);
       await mesh.start();
       started.push(mesh);
     }
     if (roles.includes("node")) {
       if (!options.node) throw new TypeError("Cannot start node: node settings are missing");
-      node = createNode({ ...options.node, ...shared });
+      node = createNode({ ...options.node, ...shared, links: options.nodeLinks ?? links });
       await app.node?.(node.proxy);
       if (node.proxy.services.size > 0) {
         // Services hosted on the node register under `mesh` with the node's id, as due's node does.
@@ -104,6 +115,9 @@ export async function startRoles(options: RolesOptions): Promise<RunningRoles> {
           logger,
         });
         for (const [name, impl] of node.proxy.services) hosted.app.service(name, impl);
+      }
+      options.attach?.node?.(node, hosted);
+      if (hosted) {
         await hosted.start();
         started.push(hosted);
       }
@@ -112,7 +126,8 @@ export async function startRoles(options: RolesOptions): Promise<RunningRoles> {
     }
     if (roles.includes("gate")) {
       if (!options.gate) throw new TypeError("Cannot start gate: gate settings are missing");
-      gate = createGate({ ...options.gate, ...shared });
+      gate = createGate({ ...options.gate, ...shared, links: options.gateLinks ?? links });
+      options.attach?.gate?.(gate);
       await gate.start();
       started.push(gate);
     }

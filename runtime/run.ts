@@ -16,7 +16,6 @@ import type { NetworkServer, ServerOptions } from "../adapters/network/types.ts"
 import { REGISTRY_DRIVERS } from "../adapters/registry/mod.ts";
 import type { Registry } from "../adapters/registry/types.ts";
 import type { DueConfig } from "../config/schema.ts";
-import { createInprocLinks } from "../core/inproc_links.ts";
 import { InprocHub } from "../core/link.ts";
 import { silentLogger } from "../core/logger.ts";
 import type { Logger } from "../core/logger.ts";
@@ -25,6 +24,8 @@ import type { PacketFormat } from "../core/packet.ts";
 import type { App } from "./app.ts";
 import { createPlatform } from "./platform.ts";
 import { startRoles } from "./roles.ts";
+import { createClusterLinks } from "./cluster_links.ts";
+import type { RoleIds } from "./cluster_links.ts";
 import type { Role, RunningRoles } from "./roles.ts";
 
 /** Which roles a process runs: one, or `all` (the monolith). */
@@ -184,26 +185,35 @@ export async function run(options: RunOptions): Promise<Running> {
       config: platform.config,
     };
     const hub = new InprocHub();
-    const links = createInprocLinks(hub);
-    closers.push(() => links.close());
     const roles = rolesOf(role);
+    const { gate, node, mesh } = config.cluster;
+    const ids: RoleIds = {
+      gate: gate.id || crypto.randomUUID(),
+      node: node.id || crypto.randomUUID(),
+      mesh: mesh.id || crypto.randomUUID(),
+    };
+    const cluster = createClusterLinks({ config, roles, ids, hub, logger, running: {} });
+    closers.push(() => cluster.close());
     const nodeCodec = roles.includes("node") ? await createNodeCodec(config) : undefined;
     // Mesh calls carry their codec's name; services decode with any of these.
     const meshCodecs = await Promise.all(["json", "msgpack"].map((name) => createCodec(name)));
     const gateServers = roles.includes("gate") ? createNetworkServers(config, format, logger) : [];
-    const { gate, node, mesh } = config.cluster;
     const running = await startRoles({
       roles,
       app,
       format,
       registry,
       locator,
-      links,
+      links: cluster.links,
+      gateLinks: cluster.gateLinks,
+      nodeLinks: cluster.nodeLinks,
+      attach: cluster.attach,
       hub,
       logger,
       serviceCodecs: meshCodecs,
       gate: {
-        id: gate.id || undefined,
+        id: ids.gate,
+        endpoint: cluster.endpoints.gate,
         name: gate.name,
         servers: gateServers,
         dispatch: gate.dispatch,
@@ -212,7 +222,8 @@ export async function run(options: RunOptions): Promise<Running> {
         metadata: gate.metadata,
       },
       node: nodeCodec && {
-        id: node.id || undefined,
+        id: ids.node,
+        endpoint: cluster.endpoints.node,
         name: node.name,
         codec: nodeCodec,
         meshCodec: nodeCodec.name === "protobuf" ? meshCodecs[0] : nodeCodec,
@@ -226,7 +237,8 @@ export async function run(options: RunOptions): Promise<Running> {
         encryptor: platform.encryptor,
       },
       mesh: {
-        id: mesh.id || undefined,
+        id: ids.mesh,
+        endpoint: cluster.endpoints.mesh,
         name: mesh.name,
         codecs: meshCodecs,
         metadata: mesh.metadata,
