@@ -282,7 +282,9 @@ export abstract class BaseConn implements Conn {
 
   send(packet: Uint8Array): boolean {
     if (this.state !== "open") return false;
-    if (this.#chunks.length >= this.core.writeQueueSize) {
+    // Only packets waiting behind a write in flight count: a burst queued within one tick (many replies arriving
+    // together) leaves in the next flush and says nothing about a client that does not read.
+    if (this.writeStartedAt !== 0 && this.#chunks.length >= this.core.writeQueueSize) {
       const log = this.core.log;
       if (log.enabled("debug")) {
         log.debug("connection closed: write queue full", {
