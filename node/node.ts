@@ -67,6 +67,8 @@ export interface NodeOptions {
   requestQueueSize?: number;
   /** Timeout of mesh calls. @default 3000 */
   callTimeoutMs?: number;
+  /** Where mesh calls go when a transport other than the cluster link serves them (`transport.driver = "nats"`). */
+  meshTransport?: MeshLink;
   /**
    * On stop, the quiet time (no delivery, nothing pending) that ends the drain: gates need a moment to see the
    * node's `hang` state. 0 when no gate can still send (the monolith stops its gate first). @default 500
@@ -160,6 +162,7 @@ export function createNode(options: NodeOptions): Node {
     requestQueueSize = DEFAULT_REQUEST_QUEUE_SIZE,
     callTimeoutMs = DEFAULT_CALL_TIMEOUT_MS,
     drainQuietMs = 500,
+    meshTransport,
     dispatch = "rr",
     metadata = {},
     components = {},
@@ -300,7 +303,9 @@ export function createNode(options: NodeOptions): Node {
     },
   }, components);
 
-  async function callMesh(service: string, method: string, args: unknown[]): Promise<unknown> {
+  /** The link to an instance hosting `service`: the transport's, else one discovered in the registry. */
+  function meshLinkFor(service: string, method: string): { link: MeshLink; hostId?: string } {
+    if (meshTransport) return { link: meshTransport };
     const hosts = meshes.filter((m) =>
       m.services.includes(service) && (m.state === "work" || m.state === "busy")
     );
@@ -315,20 +320,25 @@ export function createNode(options: NodeOptions): Node {
     if (!cached || cached.endpoint !== host.endpoint) {
       meshLinks.set(host.id, cached = { endpoint: host.endpoint, link: links.mesh(host) });
     }
+    return { link: cached.link, hostId: host.id };
+  }
+
+  async function callMesh(service: string, method: string, args: unknown[]): Promise<unknown> {
+    const { link, hostId } = meshLinkFor(service, method);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(
           new TimeoutError(
             `Cannot call mesh service ${service}.${method}: no answer within ${callTimeoutMs} ms`,
-            { instanceId: host.id },
+            { instanceId: hostId },
           ),
         );
       }, callTimeoutMs);
     });
     try {
       const result = await Promise.race([
-        cached.link.call(service, method, meshCodec.encode(args), meshCodec.name),
+        link.call(service, method, meshCodec.encode(args), meshCodec.name),
         timeout,
       ]);
       return meshCodec.decode(result);

@@ -73,6 +73,8 @@ export interface RunningRoles {
   readonly node?: Node;
   /** The mesh, when running. */
   readonly mesh?: Mesh;
+  /** The services hosted on the node, when it hosts any. */
+  readonly hosted?: Mesh;
   /** Stops gate, then node, then mesh, each bounded by `graceMs`. */
   stop(graceMs: number): Promise<void>;
 }
@@ -143,6 +145,7 @@ export async function startRoles(options: RolesOptions): Promise<RunningRoles> {
     gate,
     node,
     mesh,
+    hosted,
     async stop(graceMs: number) {
       for (const role of [gate, node, hosted, mesh]) {
         if (!role) continue;

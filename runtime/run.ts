@@ -23,6 +23,8 @@ import { createPacketFormat } from "../core/packet.ts";
 import type { PacketFormat } from "../core/packet.ts";
 import type { App } from "./app.ts";
 import { createPlatform } from "./platform.ts";
+import { createMeshTransport, hasMeshTransport } from "../adapters/transport/mod.ts";
+import type { MeshTransport } from "../adapters/transport/types.ts";
 import { startRoles } from "./roles.ts";
 import { createClusterLinks } from "./cluster_links.ts";
 import type { RoleIds } from "./cluster_links.ts";
@@ -194,6 +196,13 @@ export async function run(options: RunOptions): Promise<Running> {
     };
     const cluster = createClusterLinks({ config, roles, ids, hub, logger, running: {} });
     closers.push(() => cluster.close());
+    // Mesh calls over NATS instead of the cluster link, when transport.driver says so.
+    let transport: MeshTransport | undefined;
+    if (hasMeshTransport(config.transport.driver)) {
+      const { url, timeout } = config.transport.nats;
+      transport = await createMeshTransport(config.transport.driver, { url, timeoutMs: timeout, logger });
+      closers.push(() => transport!.close());
+    }
     const nodeCodec = roles.includes("node") ? await createNodeCodec(config) : undefined;
     // Mesh calls carry their codec's name; services decode with any of these.
     const meshCodecs = await Promise.all(["json", "msgpack"].map((name) => createCodec(name)));
@@ -235,6 +244,7 @@ export async function run(options: RunOptions): Promise<Running> {
         metadata: node.metadata,
         components,
         encryptor: platform.encryptor,
+        meshTransport: transport?.caller(),
       },
       mesh: {
         id: ids.mesh,
@@ -245,6 +255,11 @@ export async function run(options: RunOptions): Promise<Running> {
         components,
       },
     });
+    if (transport) {
+      for (const served of [running.mesh, running.hosted]) {
+        if (served) closers.push(await transport.serve(served.instance.services, served.link));
+      }
+    }
     const addrs: Record<string, string> = {};
     for (const server of gateServers) addrs[server.network] = server.addr;
     return {

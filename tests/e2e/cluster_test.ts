@@ -223,3 +223,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "with transport.driver nats, nodes reach mesh services over NATS without registry discovery",
+  ignore: ignore || (await skipUnless("nats")),
+  fn: async () => {
+    const cluster = await createTestCluster();
+    const nats = [`--transport.driver=nats`, `--transport.nats.url=nats://${serviceAddr("nats")}`];
+    try {
+      // The mesh registers in another namespace: the node can only find it through NATS.
+      await cluster.mesh("m1", [...nats, `--registry.etcd.namespace=${cluster.namespace}-elsewhere`]);
+      await cluster.node("n1", nats);
+      const g1 = await cluster.gate("g1");
+      const c = await client(g1.addrs.tcp);
+      try {
+        assertEquals(await c.request(76), { sum: 5 });
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await cluster.close();
+    }
+  },
+});
