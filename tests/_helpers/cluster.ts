@@ -7,6 +7,7 @@
 import { startDue } from "./due_process.ts";
 import type { DueProcess } from "./due_process.ts";
 import { serviceAddr } from "./services.ts";
+import { Redis } from "ioredis";
 
 const APP = new URL("../fixtures/cluster_app.ts", import.meta.url).pathname;
 
@@ -101,6 +102,16 @@ heartbeatInterval = "0s"
       await Promise.all([...procs.values()].map((p) => p.stop("SIGKILL")));
       procs.clear();
       await Deno.remove(dir, { recursive: true });
+      // The locator's keys of this run (etcd records of killed processes expire with their leases).
+      const [host, port] = serviceAddr("redis").split(":");
+      const redis = new Redis({ host, port: Number(port), lazyConnect: true });
+      try {
+        await redis.connect();
+        const keys = await redis.keys(`${prefix}:*`);
+        if (keys.length > 0) await redis.del(...keys);
+      } finally {
+        redis.disconnect();
+      }
     },
   };
 }
