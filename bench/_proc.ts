@@ -21,6 +21,8 @@ export async function cpuMicros(pid: number): Promise<number> {
 /** A spawned server. */
 export interface Server {
   readonly pid: number;
+  /** Every process whose CPU counts as the server's (a gate and a node). @default [pid] */
+  readonly pids?: readonly number[];
   readonly output: string[];
   stop(): Promise<void>;
 }
@@ -68,6 +70,27 @@ export async function spawnServer(args: string[], ready: RegExp, timeoutMs = 20_
     throw new Error(`server did not become ready: deno run -A ${args.join(" ")}\n${output.join("\n")}`);
   }
   return { pid: child.pid, output, stop };
+}
+
+/** CPU time of several processes, summed. */
+export async function cpuMicrosOf(pids: readonly number[]): Promise<number> {
+  let total = 0;
+  for (const pid of pids) total += await cpuMicros(pid);
+  return total;
+}
+
+/** Whether something accepts TCP connections at `host:port`. */
+export async function reachable(addr: string): Promise<boolean> {
+  const [hostname, port] = [
+    addr.slice(0, addr.lastIndexOf(":")),
+    Number(addr.slice(addr.lastIndexOf(":") + 1)),
+  ];
+  try {
+    (await Deno.connect({ hostname, port })).close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A port that was free a moment ago. */

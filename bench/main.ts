@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuMicros, freePort, spawnServer } from "./_proc.ts";
+import { cpuMicrosOf, freePort, reachable, spawnServer } from "./_proc.ts";
 import type { Server } from "./_proc.ts";
 
 const { values } = parseArgs({
@@ -102,6 +102,49 @@ async function startDue(c: Case, port: number): Promise<Server> {
   ], /due ready/);
 }
 
+const etcdAddr = Deno.env.get("DUE_TEST_ETCD") || "127.0.0.1:2379";
+const redisAddr = Deno.env.get("DUE_TEST_REDIS") || "127.0.0.1:6379";
+
+/** Gate and node as two processes on etcd and Redis, the gate serving `port`. */
+async function startCluster(c: Case, port: number): Promise<Server> {
+  const run = crypto.randomUUID().slice(0, 8);
+  const dir = await Deno.makeTempDir({ prefix: "due-bench-" });
+  const config = `${dir}/due.toml`;
+  await Deno.writeTextFile(
+    config,
+    [
+      `[registry]\ndriver = "etcd"\n[registry.etcd]\naddrs = ["${etcdAddr}"]\nnamespace = "duebench-${run}"`,
+      `[locate]\ndriver = "redis"\n[locate.redis]\naddrs = ["${redisAddr}"]\nprefix = "duebench:${run}"`,
+      `[cluster.gate]\naddr = "127.0.0.1:0"\n[cluster.node]\naddr = "127.0.0.1:0"`,
+      `[packet]\nrouteBytes = ${c.routeBytes}\nseqBytes = ${c.seqBytes}\nbufferBytes = 100000`,
+      `[network.tcp.server]\naddr = "127.0.0.1:${port}"\nheartbeatInterval = "0s"`,
+      `[network.ws.server]\naddr = "127.0.0.1:${freePort()}"\nheartbeatInterval = "0s"`,
+    ].join("\n"),
+  );
+  const node = await spawnServer([
+    `${root}cli.ts`,
+    "--role=node",
+    `--config=${config}`,
+    `--app=${root}examples/game/mod.ts`,
+  ], /due ready/);
+  const gate = await spawnServer([`${root}cli.ts`, "--role=gate", `--config=${config}`], /due ready/).catch(
+    async (err) => {
+      await node.stop();
+      throw err;
+    },
+  );
+  return {
+    pid: gate.pid,
+    pids: [gate.pid, node.pid],
+    output: [...gate.output, ...node.output],
+    async stop() {
+      await gate.stop();
+      await node.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
 async function drive(c: Case, server: Server, port: number): Promise<Result> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -131,8 +174,8 @@ async function drive(c: Case, server: Server, port: number): Promise<Result> {
     rest = lines.pop()!;
     for (const line of lines) {
       const event = JSON.parse(line);
-      if (event.event === "measure-start") cpuStart = await cpuMicros(server.pid);
-      else if (event.event === "measure-end") cpuEnd = await cpuMicros(server.pid);
+      if (event.event === "measure-start") cpuStart = await cpuMicrosOf(server.pids ?? [server.pid]);
+      else if (event.event === "measure-end") cpuEnd = await cpuMicrosOf(server.pids ?? [server.pid]);
       else if (event.event === "result") result = event;
     }
   }
@@ -170,6 +213,32 @@ for (const c of CASES) {
       } | ${fmt(ratio, 2)} |`,
     );
     rows.push({ transport: c.transport, case: c.name, server, ...r, cpuRatio: ratio });
+  }
+}
+if (values.only !== "ws") {
+  console.log(
+    "\nGate and node as two processes (etcd registry, Redis locator, drpc link) against the monolith;",
+  );
+  console.log("CPU is the gate's plus the node's.\n");
+  if (!(await reachable(etcdAddr)) || !(await reachable(redisAddr))) {
+    console.log(
+      `skipped: needs etcd at ${etcdAddr} and Redis at ${redisAddr} (DUE_TEST_ETCD, DUE_TEST_REDIS)`,
+    );
+  } else {
+    console.log("| case | setup | msg/s | p50 ms | p99 ms | CPU µs/msg | msg/s ratio to monolith |");
+    console.log("|---|---|---:|---:|---:|---:|---:|");
+    for (const c of CASES.filter((c) => c.transport === "tcp" && c.inflight > 1)) {
+      const mono = await measure(c, startDue);
+      const cluster = await measure(c, startCluster);
+      for (const [setup, r] of [["monolith", mono], ["gate + node", cluster]] as const) {
+        console.log(
+          `| ${c.name} | ${setup} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${
+            fmt(r.cpuUsPerMsg, 2)
+          } | ${fmt(r.rate / mono.rate, 2)} |`,
+        );
+        rows.push({ transport: "tcp", case: c.name, server: setup, ...r, rateRatio: r.rate / mono.rate });
+      }
+    }
   }
 }
 if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(rows, null, 2));
