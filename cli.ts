@@ -23,7 +23,7 @@ import { appFromModule } from "./runtime/app.ts";
 import type { App } from "./runtime/app.ts";
 import { loggerFromConfig } from "./runtime/logger_from_config.ts";
 import type { ConfiguredLogger } from "./runtime/logger_from_config.ts";
-import { run, StartupConfigError } from "./runtime/run.ts";
+import { checkStandalone, run, StartupConfigError } from "./runtime/run.ts";
 import exampleGame from "./examples/game/mod.ts";
 import type { RoleName } from "./runtime/run.ts";
 
@@ -217,6 +217,11 @@ async function serveWith(
 ): Promise<number> {
   for (const warning of warnings) log.warn(warning);
 
+  try {
+    checkStandalone(role, config);
+  } catch (err) {
+    return fail(ExitCode.Config, errorMessage(err));
+  }
   let app: App | undefined;
   if (role !== "gate") {
     if (parsed.app !== undefined) {

@@ -14,7 +14,7 @@ import type { Cache } from "../adapters/cache/types.ts";
 import type { EventBus } from "../adapters/eventbus/types.ts";
 import type { LockMaker } from "../adapters/lock/types.ts";
 import type { NodeRuntime } from "./_runtime.ts";
-import type { NodeProxy } from "./proxy.ts";
+import type { MeshTargetOptions, NodeProxy } from "./proxy.ts";
 import type { MeshClient } from "./mesh_client.ts";
 import type { Message, RouteOptions } from "./types.ts";
 
@@ -161,8 +161,8 @@ export class Context {
   }
 
   /** A client of mesh service `service`. */
-  mesh<T extends object>(service: string): MeshClient<T> {
-    return this.#rt.proxy.mesh<T>(service);
+  mesh<T extends object>(service: string, options?: MeshTargetOptions): MeshClient<T> {
+    return this.#rt.proxy.mesh<T>(service, options);
   }
 
   /** The event bus (`eventbus.driver`); same as `ctx.node.eventbus`. */

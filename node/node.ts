@@ -34,6 +34,21 @@ import type { NodeComponents } from "./proxy.ts";
 import { Router } from "./router.ts";
 import type { Route } from "./router.ts";
 
+/**
+ * The `host:port` of a `direct://host:port` mesh target, or `undefined` for discovery (`discovery://<service>` or
+ * none). @throws {TypeError} for any other target
+ */
+export function parseMeshTarget(service: string, target: string | undefined): string | undefined {
+  if (target === undefined || target === `discovery://${service}`) return undefined;
+  const direct = /^direct:\/\/([^/?#]+:\d+)$/.exec(target);
+  if (!direct) {
+    throw new TypeError(
+      `Cannot call mesh service ${service} as 'target' must be "discovery://${service}" or "direct://host:port": current value is "${target}"`,
+    );
+  }
+  return direct[1];
+}
+
 /** Default bound of each connection's queue of waiting requests. */
 export const DEFAULT_REQUEST_QUEUE_SIZE = 256;
 /** Default timeout of mesh calls. */
@@ -296,15 +311,35 @@ export function createNode(options: NodeOptions): Node {
       }
       return count;
     },
-    mesh<T extends object>(service: string): MeshClient<T> {
-      let client = meshClients.get(service);
-      if (!client) meshClients.set(service, client = createMeshClient<object>(service, callMesh));
+    mesh<T extends object>(service: string, target?: string): MeshClient<T> {
+      const direct = parseMeshTarget(service, target);
+      const key = direct ? `${service}@${direct}` : service;
+      let client = meshClients.get(key);
+      if (!client) {
+        const call = direct ? (s: string, m: string, a: unknown[]) => callMesh(s, m, a, direct) : callMesh;
+        meshClients.set(key, client = createMeshClient<object>(service, call));
+      }
       return client as MeshClient<T>;
     },
   }, components);
 
   /** The link to an instance hosting `service`: the transport's, else one discovered in the registry. */
-  function meshLinkFor(service: string, method: string): { link: MeshLink; hostId?: string } {
+  function meshLinkFor(
+    service: string,
+    method: string,
+    direct?: string,
+  ): { link: MeshLink; hostId?: string } {
+    if (direct) {
+      const endpoint = `drpc://${direct}?is_secure=false`;
+      let cached = meshLinks.get(`direct://${direct}`);
+      if (!cached) {
+        meshLinks.set(
+          `direct://${direct}`,
+          cached = { endpoint, link: links.mesh({ id: `direct://${direct}`, endpoint }) },
+        );
+      }
+      return { link: cached.link, hostId: direct };
+    }
     if (meshTransport) return { link: meshTransport };
     const hosts = meshes.filter((m) =>
       m.services.includes(service) && (m.state === "work" || m.state === "busy")
@@ -323,8 +358,13 @@ export function createNode(options: NodeOptions): Node {
     return { link: cached.link, hostId: host.id };
   }
 
-  async function callMesh(service: string, method: string, args: unknown[]): Promise<unknown> {
-    const { link, hostId } = meshLinkFor(service, method);
+  async function callMesh(
+    service: string,
+    method: string,
+    args: unknown[],
+    direct?: string,
+  ): Promise<unknown> {
+    const { link, hostId } = meshLinkFor(service, method, direct);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -590,6 +630,7 @@ export function createNode(options: NodeOptions): Node {
         watch("mesh", (list) => {
           meshes = list;
           for (const [meshId, cached] of meshLinks) {
+            if (meshId.startsWith("direct://")) continue;
             if (list.some((m) => m.id === meshId && m.endpoint === cached.endpoint)) continue;
             meshLinks.delete(meshId);
             links.release?.({ id: meshId, endpoint: cached.endpoint });

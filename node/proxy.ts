@@ -40,9 +40,18 @@ export interface ProxyHooks {
   /** Delivers a packet to a node chosen by route (stateless pick, or the user's bound node). */
   deliverByRoute(route: number, uid: number, packet: Uint8Array): Promise<void>;
   /** A client of a mesh service. */
-  mesh<T extends object>(service: string): MeshClient<T>;
+  mesh<T extends object>(service: string, target?: string): MeshClient<T>;
   /** Delivers a packet to every node named `name` (this one included); resolves with how many. */
   deliverToNodes(name: string, uid: number, packet: Uint8Array): number;
+}
+
+/** Where mesh calls go. */
+export interface MeshTargetOptions {
+  /**
+   * `discovery://<service>` (the default): any instance the registry lists as hosting the service;
+   * `direct://host:port`: the mesh or node whose cluster link listens there.
+   */
+  target?: string;
 }
 
 /** Platform components a node hands to game code. */
@@ -320,8 +329,8 @@ export class NodeProxy {
    * const names = await node.mesh<Rank>("rank").top(10);
    * ```
    */
-  mesh<T extends object>(service: string): MeshClient<T> {
-    return this.#hooks.mesh<T>(service);
+  mesh<T extends object>(service: string, options: MeshTargetOptions = {}): MeshClient<T> {
+    return this.#hooks.mesh<T>(service, options.target);
   }
 
   // ---- platform ------------------------------------------------------------------------------------------------------

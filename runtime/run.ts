@@ -70,7 +70,12 @@ function rolesOf(role: RoleName): Role[] {
   return role === "all" ? ["mesh", "node", "gate"] : [role];
 }
 
-function checkStandalone(role: RoleName, config: DueConfig): void {
+/**
+ * Refuses a role started alone on an embedded (memory) registry or locator, which could never find its peers.
+ *
+ * @throws {StartupConfigError} naming the key to set
+ */
+export function checkStandalone(role: RoleName, config: DueConfig): void {
   if (role === "all") return;
   if (config.registry.driver === "memory") {
     throw new StartupConfigError(

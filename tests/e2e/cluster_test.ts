@@ -133,10 +133,16 @@ Deno.test({
         assertEquals(got, [1, 1, 1, 1, 1, 1]);
       });
 
-      await t.step("nodes call the mesh through the cluster", async () => {
-        const c = await connect(a1);
-        assertEquals(await c.request(76), { sum: 5 });
-      });
+      await t.step(
+        "nodes call the mesh through the cluster, by discovery or at a direct address",
+        async () => {
+          const c = await connect(a1);
+          assertEquals(await c.request(76), { sum: 5 });
+          const listening = await cluster.procs.get("m1")!.waitForLine(/link server listening/);
+          const addr = /\baddr=(\S+)/.exec(listening)![1];
+          assertEquals(await c.request(78, { target: `direct://${addr}` }), { sum: 42 });
+        },
+      );
 
       await t.step(
         "registry records are readable by a plain etcd client in the documented format",
