@@ -1,11 +1,11 @@
 /**
- * The TypeScript client SDK of due for Deno: connect to a gate over TCP or WebSocket, send requests and await
+ * The TypeScript client SDK of due for Deno: connect to a gate over TCP, WebSocket or KCP, send requests and await
  * their replies, receive pushes, keep the connection alive with heartbeats, and reconnect if asked to.
  *
- * This entry point is for Deno. Node.js users import `client/node.ts` (TCP over `node:net`, WebSocket with an
- * injected constructor); browsers import `client/browser.ts` (WebSocket only). The wire format is in
- * `docs/protocol.md`; the packet options (`byteOrder`, `routeBytes`, `seqBytes`, `bufferBytes`) must match the
- * gate's `packet.*`.
+ * This entry point is for Deno (KCP needs `--unstable-net`). Node.js users import `client/node.ts` (TCP over
+ * `node:net`, KCP over `node:dgram`, WebSocket with an injected constructor); browsers import `client/browser.ts`
+ * (WebSocket only). The wire format is in `docs/protocol.md`; the packet options (`byteOrder`, `routeBytes`,
+ * `seqBytes`, `bufferBytes`) must match the gate's `packet.*`.
  *
  * @example The echo game: route 1 answers with what it gets
  * ```ts
@@ -37,6 +37,13 @@ export {
   type DenoTcpDialerOptions,
   type DenoTlsOptions,
 } from "./tcp_deno.ts";
+export {
+  connectKcp,
+  type ConnectKcpOptions,
+  createDenoKcpDialer,
+  type DenoKcpDialerOptions,
+} from "./kcp_deno.ts";
+export type { KcpNoDelay, KcpTunables, KcpWindowSize } from "../adapters/network/kcp/tunables.ts";
 export * from "./ws.ts";
 export { ClosedError, DueError, ErrorCode, TimeoutError } from "../core/errors.ts";
 export type { ErrorContext } from "../core/errors.ts";

@@ -1,7 +1,7 @@
 /**
- * The client SDK for Node.js: the same client as `client/mod.ts`, with TCP over `node:net` / `node:tls` and
- * WebSocket with an injected constructor (Node 20 has no global one). Nothing here touches `Deno.*`, so a bundle
- * of this file runs on plain Node.
+ * The client SDK for Node.js: the same client as `client/mod.ts`, with TCP over `node:net` / `node:tls`, KCP
+ * over `node:dgram`, and WebSocket with an injected constructor (Node 20 has no global one). Nothing here touches
+ * `Deno.*`, so a bundle of this file runs on plain Node.
  *
  * @example Over TCP, and over WebSocket with the `ws` package
  * ```ts
@@ -29,6 +29,13 @@ export {
   type NodeTcpDialerOptions,
   type NodeTlsOptions,
 } from "./tcp_node.ts";
+export {
+  connectKcp,
+  type ConnectKcpOptions,
+  createNodeKcpDialer,
+  type NodeKcpDialerOptions,
+} from "./kcp_node.ts";
+export type { KcpNoDelay, KcpTunables, KcpWindowSize } from "../adapters/network/kcp/tunables.ts";
 export * from "./ws.ts";
 export { ClosedError, DueError, ErrorCode, TimeoutError } from "../core/errors.ts";
 export type { ErrorContext } from "../core/errors.ts";

@@ -1,7 +1,9 @@
 /**
- * KCP for due: a wire-compatible TypeScript port of skywind3000/kcp (`ikcp.c`), the protocol core only. It does
- * no I/O and reads no clock; a UDP session wrapper feeds it datagrams (`input`), drives it from a timer
- * (`update` at `check`'s time), and sends what it emits through the `output` callback.
+ * KCP for due: a wire-compatible TypeScript port of skywind3000/kcp (`ikcp.c`), and the gateway server built on
+ * it. The core (`kcp.ts`, `segment.ts`, `tunables.ts`) does no I/O and reads no clock; a UDP session wrapper feeds
+ * it datagrams (`input`), drives it from a timer (`update` at `check`'s time), and sends what it emits through the
+ * `output` callback. `server.ts` is that wrapper for a gate: {@linkcode createKcpServer} (`Deno.listenDatagram`,
+ * `--unstable-net`). Clients import the core files directly, so they never load the server.
  *
  * @example Echo over an in-memory link
  * ```ts
@@ -34,3 +36,7 @@
 
 export * from "./kcp.ts";
 export * from "./segment.ts";
+export * from "./tunables.ts";
+export * from "./datagram.ts";
+export * from "./server_types.ts";
+export { createKcpServer } from "./server.ts";
