@@ -53,11 +53,11 @@ Usage:
   due dev [--app=./game/mod.ts] [--config=due.toml] [--<key>=<value>…]
       Gate, node and mesh in one process on embedded defaults (memory registry,
       locator and event bus). Without --app it runs the example game:
-      echo on route 1 and a chat, TCP on :3553, WebSocket on :3554.
+      echo on route 1 and a chat, TCP on :3553, WebSocket on :3554, KCP (UDP) on :3555.
   due [--role=all|gate|node|mesh] [--config=due.toml] [--app=./game/mod.ts] [--<key>=<value>…]
       Run one role (production) or all of them. A gate, node or mesh alone needs
       a real registry and locator (registry.driver, locate.driver).
-  due client [--tcp=127.0.0.1:3553 | --ws=ws://127.0.0.1:3554/] --route=1 [--data='{"message":"hi"}'] [--timeout=3000]
+  due client [--tcp=127.0.0.1:3553 | --ws=ws://127.0.0.1:3554/ | --kcp[=127.0.0.1:3555]] --route=1 [--data='{"message":"hi"}'] [--timeout=3000]
       Send one request to a gate and print the response.
 
 Flags:
@@ -84,7 +84,7 @@ interface ParsedArgs {
   client: Record<string, string>;
 }
 
-const CLIENT_FLAGS = new Set(["tcp", "ws", "route", "data", "timeout"]);
+const CLIENT_FLAGS = new Set(["tcp", "ws", "kcp", "route", "data", "timeout"]);
 
 /** Parses the command line. @throws {UsageError} */
 export function parseCommandLine(args: string[]): ParsedArgs {
@@ -195,6 +195,13 @@ async function serve(parsed: ParsedArgs): Promise<number> {
     return fail(ExitCode.Config, `Cannot load config ${parsed.config}: ${errorMessage(err)}`);
   }
   const role = parsed.command === "dev" ? "all" : parsed.role;
+  // `due dev` serves every network unless told which: TCP :3553, WebSocket :3554, KCP :3555.
+  const networks = config.cluster.gate.networks;
+  if (
+    parsed.command === "dev" && networks.length === 2 && networks.includes("tcp") && networks.includes("ws")
+  ) {
+    config.cluster.gate.networks = ["tcp", "ws", "kcp"];
+  }
   let logging: ConfiguredLogger;
   try {
     logging = await loggerFromConfig(config.log);
@@ -267,7 +274,7 @@ async function serveWith(
 }
 
 async function client(parsed: ParsedArgs): Promise<number> {
-  const { tcp, ws, route = "1", data, timeout = "3000" } = parsed.client;
+  const { tcp, ws, kcp, route = "1", data, timeout = "3000" } = parsed.client;
   const routeId = Number(route);
   if (!Number.isInteger(routeId)) {
     return fail(ExitCode.Usage, `Flag --route must be an integer: current value is "${route}"`);
@@ -284,6 +291,8 @@ async function client(parsed: ParsedArgs): Promise<number> {
   try {
     const c = ws
       ? await sdk.connectWs({ url: ws, ...options })
+      : kcp
+      ? await sdk.connectKcp({ addr: kcp === "true" ? config.network.kcp.client.addr : kcp, ...options })
       : await sdk.connectTcp({ addr: tcp ?? config.network.tcp.client.addr, ...options });
     try {
       const reply = await c.request(routeId, payload, { timeoutMs: Number(timeout) });

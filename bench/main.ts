@@ -93,6 +93,7 @@ async function startDue(c: Case, port: number): Promise<Server> {
     "dev",
     `--network.tcp.server.addr=127.0.0.1:${tcpPort}`,
     `--network.ws.server.addr=127.0.0.1:${wsPort}`,
+    "--network.kcp.server.addr=127.0.0.1:0",
     "--network.tcp.server.heartbeatInterval=0",
     "--network.ws.server.heartbeatInterval=0",
     `--packet.routeBytes=${c.routeBytes}`,

@@ -8,9 +8,7 @@
  */
 
 import { Kind } from "../core/cluster.ts";
-import type { Peer } from "../core/link.ts";
-import { InprocHub } from "../core/link.ts";
-import type { LinkResolver } from "../core/link.ts";
+import type { InprocHub, LinkResolver, Peer } from "../core/link.ts";
 import { createInprocLinks } from "../core/inproc_links.ts";
 import type { Logger } from "../core/logger.ts";
 import { createDrpcLinks } from "../core/drpc/resolver.ts";

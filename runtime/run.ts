@@ -12,6 +12,7 @@ import { LOCATOR_DRIVERS } from "../adapters/locator/mod.ts";
 import type { Locator } from "../adapters/locator/types.ts";
 import { createTcpServer } from "../adapters/network/tcp.ts";
 import { createWsServer } from "../adapters/network/ws.ts";
+import { createKcpServer } from "../adapters/network/kcp/server.ts";
 import type { NetworkServer, ServerOptions } from "../adapters/network/types.ts";
 import { REGISTRY_DRIVERS } from "../adapters/registry/mod.ts";
 import type { Registry } from "../adapters/registry/types.ts";
@@ -120,6 +121,18 @@ export function createNetworkServers(
       case "ws": {
         const ws = config.network.ws.server;
         return createWsServer({ ...common(ws), path: ws.path, origins: ws.origins });
+      }
+      case "kcp": {
+        const kcp = config.network.kcp.server;
+        return createKcpServer({
+          ...common({ ...kcp, keyFile: "", certFile: "", writeTimeout: 0, writeQueueSize: 1024 }),
+          mtu: kcp.mtu,
+          noDelay: kcp.noDelay as [number, number, number, number],
+          ackNoDelay: kcp.ackNoDelay,
+          windowSize: kcp.windowSize as [number, number],
+          readBufferBytes: kcp.readBuffer,
+          writeBufferBytes: kcp.writeBuffer,
+        });
       }
       default:
         throw new StartupConfigError(

@@ -18,13 +18,20 @@ const root = new URL("..", import.meta.url).pathname;
 const args = [
   "compile",
   "-A",
+  // KCP listens on UDP through Deno.listenDatagram, still behind --unstable-net in Deno 2.9.
+  "--unstable-net",
   "--output",
   values.output!,
   ...(values.target ? ["--target", values.target] : []),
   "cli.ts",
 ];
-const child = await new Deno.Command(Deno.execPath(), { args, cwd: root, stdout: "inherit", stderr: "piped" })
-  .output();
+const child = await new Deno.Command(Deno.execPath(), {
+  args,
+  cwd: root,
+  env: { NO_COLOR: "1" },
+  stdout: "inherit",
+  stderr: "piped",
+}).output();
 const stderr = new TextDecoder().decode(child.stderr);
 if (child.success) {
   Deno.stderr.writeSync(child.stderr);

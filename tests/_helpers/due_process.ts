@@ -46,7 +46,7 @@ export const FREE_PORTS = [
 export async function startDue(options: StartDueOptions = {}): Promise<DueProcess> {
   const { args = ["dev", ...FREE_PORTS], env = {}, cwd, script = CLI, waitReady = true } = options;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, ...args],
+    args: ["run", "-A", "--unstable-net", script, ...args],
     env: { NO_COLOR: "1", ...env },
     cwd,
     stdout: "piped",
@@ -125,7 +125,7 @@ export async function startDue(options: StartDueOptions = {}): Promise<DueProces
 /** Runs `due` to completion and returns its exit code and output. */
 export async function runDue(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
+    args: ["run", "-A", "--unstable-net", CLI, ...args],
     env: { NO_COLOR: "1", ...options.env },
     cwd: options.cwd,
     stdout: "piped",

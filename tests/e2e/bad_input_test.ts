@@ -229,14 +229,17 @@ Deno.test("due fails at start with a message naming the broken app, config or po
       }
     });
 
-    await t.step("a gate or node alone on the memory registry or locator refuses to start and names the key", async () => {
-      const gate = await runDue(["--role=gate", ...FREE_PORTS]);
-      assertEquals(gate.code, 3);
-      assertStringIncludes(gate.stderr, "'registry.driver'");
-      const node = await runDue(["--role=node", "--registry.driver=etcd", `--app=${dir}/empty.ts`]);
-      assertEquals(node.code, 3);
-      assertStringIncludes(node.stderr, "'locate.driver'");
-    });
+    await t.step(
+      "a gate or node alone on the memory registry or locator refuses to start and names the key",
+      async () => {
+        const gate = await runDue(["--role=gate", ...FREE_PORTS]);
+        assertEquals(gate.code, 3);
+        assertStringIncludes(gate.stderr, "'registry.driver'");
+        const node = await runDue(["--role=node", "--registry.driver=etcd", `--app=${dir}/empty.ts`]);
+        assertEquals(node.code, 3);
+        assertStringIncludes(node.stderr, "'locate.driver'");
+      },
+    );
 
     await t.step("an unknown flag exits 2", async () => {
       const { code, stderr } = await runDue(["dev", "--no-such-flag"]);

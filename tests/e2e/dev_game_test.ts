@@ -2,8 +2,8 @@
  * `due dev` with the example game, as a real child process, driven by real TCP and WebSocket clients.
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
-import { FREE_PORTS, startDue } from "../_helpers/due_process.ts";
-import { connectTcp, connectWs } from "../../client/mod.ts";
+import { FREE_PORTS, runDue, startDue } from "../_helpers/due_process.ts";
+import { connectKcp, connectTcp, connectWs } from "../../client/mod.ts";
 import type { Client } from "../../client/mod.ts";
 
 interface RoomEvent {
@@ -200,6 +200,29 @@ Deno.test("due with heartbeatMechanism tick sends heartbeats on its own", async 
     assert(beats >= 1, "no heartbeat from the server in tick mode");
   } finally {
     await c.close();
+    assertEquals(await due.stop(), 0);
+  }
+});
+
+Deno.test("due dev serves the example game over KCP too, and due client --kcp talks to it", async () => {
+  const due = await startDue();
+  try {
+    assert(due.addrs.kcp, `no kcp address in the ready line: ${due.lines.join("\n")}`);
+    const c = await connectKcp({ addr: due.addrs.kcp, heartbeatIntervalMs: 0 });
+    try {
+      assertEquals(await c.request(1, { message: "over kcp" }), { message: "over kcp" });
+      assertEquals(await c.request(10, { uid: 301, name: "kim" }), { code: 0, uid: 301 });
+    } finally {
+      await c.close();
+    }
+    const { code, stdout } = await runDue([
+      "client",
+      `--kcp=${due.addrs.kcp}`,
+      "--route=1",
+      '--data={"message":"cli"}',
+    ]);
+    assertEquals([code, stdout.trim()], [0, '{"message":"cli"}']);
+  } finally {
     assertEquals(await due.stop(), 0);
   }
 });
