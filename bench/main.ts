@@ -4,7 +4,7 @@
  * and WebSocket. Prints msg/s, p50/p99 latency, and the server's CPU µs per message with its ratio to the raw
  * server measured in the same run (the machine is shared and noisy: read the ratios, not the absolutes).
  *
- * Usage: `deno task bench [--quick] [--only=tcp|ws] [--duration=5]`
+ * Usage: `deno task bench [--quick] [--only=tcp|ws|kcp] [--duration=5]`
  *
  * @module
  */
@@ -36,6 +36,7 @@ interface Case {
 const CASES: Case[] = [];
 for (const transport of ["tcp", "ws"] as const) {
   if (values.only && values.only !== transport) continue;
+
   CASES.push(
     {
       name: "100 conns × 1 in flight, 32 B",
@@ -243,3 +244,13 @@ if (values.only !== "ws") {
   }
 }
 if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(rows, null, 2));
+
+if (values.only === undefined || values.only === "kcp") {
+  console.log("\nKCP against TCP in the same run (bench/kcp.ts):\n");
+  const kcp = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-net", `${here}kcp.ts`, ...(values.quick ? ["--quick"] : [])],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!kcp.success) Deno.exit(kcp.code || 1);
+}
