@@ -9,6 +9,7 @@
 
 import { ClusterEvent, SessionKind, State, STATE_NAMES } from "../core/cluster.ts";
 import type { ServiceInstance } from "../core/cluster.ts";
+import { consume } from "../core/consume.ts";
 import { Dispatcher } from "../core/dispatcher.ts";
 import type { DispatchStrategy, NodeEndpoint } from "../core/dispatcher.ts";
 import { DueError, ErrorCode, errorMessage } from "../core/errors.ts";
@@ -19,7 +20,7 @@ import type { PacketFormat } from "../core/packet.ts";
 import { InprocHub } from "../core/link.ts";
 import type { GateLink, LinkResolver, NodeLink, Peer, PushOptions } from "../core/link.ts";
 import { LocateEventType } from "../adapters/locator/types.ts";
-import type { Locator } from "../adapters/locator/types.ts";
+import type { LocateEvent, Locator } from "../adapters/locator/types.ts";
 import type { Registry } from "../adapters/registry/types.ts";
 import { CloseReason } from "../adapters/network/types.ts";
 import type { Conn, ConnHandler, NetworkServer } from "../adapters/network/types.ts";
@@ -420,47 +421,33 @@ export function createGate(options: GateOptions): Gate {
     setState,
   };
 
-  async function watchNodes(): Promise<void> {
-    try {
-      for await (const list of registry.watch("node", { signal: abort.signal })) dispatcher.replace(list);
-    } catch (err) {
-      if (!abort.signal.aborted) log.error("node watch ended", { error: errorMessage(err) });
-    }
-  }
-
-  async function watchLocations(): Promise<void> {
-    try {
-      for await (const event of locator.watch(["gate", "node"], { signal: abort.signal })) {
-        const conn = sessions.user(event.uid);
-        if (!conn) continue;
-        switch (event.type) {
-          case LocateEventType.BindGate:
-            if (event.insID === id) break;
-            // The user logged in through another gate: this connection is the older one.
-            if (duplicateLogin === "kick") {
-              stats.kicked++;
-              log.info("duplicate login on another gate: closing the older connection", {
-                uid: event.uid,
-                cid: conn.id,
-                gate: event.insID,
-              });
-              sessions.release(event.uid);
-              conn.close(false, CloseReason.Server);
-            } else sessions.unbind(event.uid);
-            nodeBindings.delete(event.uid);
-            break;
-          case LocateEventType.BindNode:
-            cacheNodeBinding(event.uid, event.insName, event.insID);
-            break;
-          case LocateEventType.UnbindNode: {
-            const byName = nodeBindings.get(event.uid);
-            if (byName?.get(event.insName) === event.insID) byName.delete(event.insName);
-            break;
-          }
-        }
+  function onLocateEvent(event: LocateEvent): void {
+    const conn = sessions.user(event.uid);
+    if (!conn) return;
+    switch (event.type) {
+      case LocateEventType.BindGate:
+        if (event.insID === id) break;
+        // The user logged in through another gate: this connection is the older one.
+        if (duplicateLogin === "kick") {
+          stats.kicked++;
+          log.info("duplicate login on another gate: closing the older connection", {
+            uid: event.uid,
+            cid: conn.id,
+            gate: event.insID,
+          });
+          sessions.release(event.uid);
+          conn.close(false, CloseReason.Server);
+        } else sessions.unbind(event.uid);
+        nodeBindings.delete(event.uid);
+        break;
+      case LocateEventType.BindNode:
+        cacheNodeBinding(event.uid, event.insName, event.insID);
+        break;
+      case LocateEventType.UnbindNode: {
+        const byName = nodeBindings.get(event.uid);
+        if (byName?.get(event.insName) === event.insID) byName.delete(event.insName);
+        break;
       }
-    } catch (err) {
-      if (!abort.signal.aborted) log.error("locator watch ended", { error: errorMessage(err) });
     }
   }
 
@@ -483,7 +470,17 @@ export function createGate(options: GateOptions): Gate {
     async start() {
       if (hub) unserve = hub.serveGate(id, link);
       dispatcher.replace(await registry.services("node"));
-      background.push(watchNodes(), watchLocations());
+      const { signal } = abort;
+      background.push(
+        consume(
+          registry.watch("node", { signal }),
+          (list) => dispatcher.replace(list),
+          signal,
+          log,
+          "node watch",
+        ),
+        consume(locator.watch(["gate", "node"], { signal }), onLocateEvent, signal, log, "locator watch"),
+      );
       const started: NetworkServer[] = [];
       try {
         for (const server of servers) {

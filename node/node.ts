@@ -11,6 +11,7 @@
 
 import { EVENT_NAMES, Kind, State, STATE_NAMES } from "../core/cluster.ts";
 import type { ClusterEvent, ServiceInstance } from "../core/cluster.ts";
+import { consume } from "../core/consume.ts";
 import { DEFAULT_ROUTE_METADATA, Dispatcher } from "../core/dispatcher.ts";
 import type { DispatchStrategy } from "../core/dispatcher.ts";
 import { DueError, ErrorCode, errorMessage, TimeoutError } from "../core/errors.ts";
@@ -22,7 +23,7 @@ import { InprocHub } from "../core/link.ts";
 import type { GateLink, LinkResolver, MeshLink, NodeLink, NodeProvider, Peer } from "../core/link.ts";
 import type { Codec } from "../adapters/codec/types.ts";
 import type { Encryptor } from "../adapters/crypto/types.ts";
-import type { Locator } from "../adapters/locator/types.ts";
+import type { LocateEvent, Locator } from "../adapters/locator/types.ts";
 import { LocateEventType } from "../adapters/locator/types.ts";
 import type { Registry } from "../adapters/registry/types.ts";
 import type { NodeRuntime } from "./_runtime.ts";
@@ -575,29 +576,12 @@ export function createNode(options: NodeOptions): Node {
     }
   }
 
-  async function watch(
-    kind: "gate" | "node" | "mesh",
-    apply: (list: ServiceInstance[]) => void,
-  ): Promise<void> {
-    try {
-      for await (const list of registry.watch(kind, { signal: abort.signal })) apply(list);
-    } catch (err) {
-      if (!abort.signal.aborted) log.error("registry watch ended", { kind, error: errorMessage(err) });
-    }
-  }
-
-  async function watchBindings(): Promise<void> {
-    try {
-      for await (const event of locator.watch(["node"], { signal: abort.signal })) {
-        if (event.insName !== name) continue;
-        if (event.type === LocateEventType.BindNode) {
-          if (event.insID === id) bound.add(event.uid);
-          else bound.delete(event.uid);
-        } else if (event.type === LocateEventType.UnbindNode && event.insID === id) bound.delete(event.uid);
-      }
-    } catch (err) {
-      if (!abort.signal.aborted) log.error("locator watch ended", { error: errorMessage(err) });
-    }
+  function onLocateEvent(event: LocateEvent): void {
+    if (event.insName !== name) return;
+    if (event.type === LocateEventType.BindNode) {
+      if (event.insID === id) bound.add(event.uid);
+      else bound.delete(event.uid);
+    } else if (event.type === LocateEventType.UnbindNode && event.insID === id) bound.delete(event.uid);
   }
 
   return {
@@ -624,19 +608,26 @@ export function createNode(options: NodeOptions): Node {
       replaceGates(await registry.services("gate"));
       nodes.replace(await registry.services("node"));
       meshes = await registry.services("mesh");
+      const { signal } = abort;
       background.push(
-        watch("gate", replaceGates),
-        watch("node", (list) => nodes.replace(list)),
-        watch("mesh", (list) => {
-          meshes = list;
-          for (const [meshId, cached] of meshLinks) {
-            if (meshId.startsWith("direct://")) continue;
-            if (list.some((m) => m.id === meshId && m.endpoint === cached.endpoint)) continue;
-            meshLinks.delete(meshId);
-            links.release?.({ id: meshId, endpoint: cached.endpoint });
-          }
-        }),
-        watchBindings(),
+        consume(registry.watch("gate", { signal }), replaceGates, signal, log, "gate watch"),
+        consume(registry.watch("node", { signal }), (list) => nodes.replace(list), signal, log, "node watch"),
+        consume(
+          registry.watch("mesh", { signal }),
+          (list) => {
+            meshes = list;
+            for (const [meshId, cached] of meshLinks) {
+              if (meshId.startsWith("direct://")) continue;
+              if (list.some((m) => m.id === meshId && m.endpoint === cached.endpoint)) continue;
+              meshLinks.delete(meshId);
+              links.release?.({ id: meshId, endpoint: cached.endpoint });
+            }
+          },
+          signal,
+          log,
+          "mesh watch",
+        ),
+        consume(locator.watch(["node"], { signal }), onLocateEvent, signal, log, "locator watch"),
       );
       await setState(State.Work);
       log.info("node started", { name, routes: instance.routes.length, codec: codec.name });
