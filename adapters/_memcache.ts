@@ -264,3 +264,22 @@ export class MemcacheClient {
     this.#client.close();
   }
 }
+
+/**
+ * Creates a {@linkcode MemcacheClient} and asks every server for its version; closes it again and throws
+ * `unavailable` naming the first server that does not answer.
+ */
+export async function connectMemcache(
+  options: MemcacheConnectionOptions,
+  what: string,
+  log: Logger,
+): Promise<MemcacheClient> {
+  const client = new MemcacheClient(options, what, log);
+  try {
+    await client.ping();
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  return client;
+}

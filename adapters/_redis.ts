@@ -1,5 +1,5 @@
 /**
- * Private helper shared by the Redis backends of the event bus, cache and lock: the connection options due reads
+ * Private helper shared by the Redis backends of the event bus, locator, cache and lock: the connection options due reads
  * from `etc.toml` (`addrs`, `db`, `username`, `password`, `maxRetries`), one function that connects or fails with
  * a {@linkcode DueError} naming the server, and one that closes a client without leaving a socket or timer behind.
  *
@@ -10,6 +10,7 @@
 import { Cluster, Redis } from "ioredis";
 import { DueError, ErrorCode, errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import { checkAddrs } from "./_options.ts";
 
 /** Default Redis address, as due's. */
 export const DEFAULT_REDIS_ADDRS: readonly string[] = ["127.0.0.1:6379"];
@@ -51,13 +52,7 @@ export function parseRedisAddr(addr: string): { host: string; port: number } {
 export function validateRedisOptions(options: RedisConnectionOptions, what: string): void {
   const { addrs = DEFAULT_REDIS_ADDRS, db = 0, maxRetries = DEFAULT_REDIS_MAX_RETRIES } = options;
   const { connectTimeoutMs = DEFAULT_REDIS_CONNECT_TIMEOUT_MS } = options;
-  if (!Array.isArray(addrs) || addrs.length === 0 || addrs.some((a) => typeof a !== "string" || a === "")) {
-    throw new TypeError(
-      `Cannot create ${what} as 'addrs' must be a non-empty array of host:port strings: current value is ${
-        JSON.stringify(addrs)
-      }`,
-    );
-  }
+  checkAddrs(addrs, what);
   if (!Number.isInteger(db) || db < 0) {
     throw new RangeError(`Cannot create ${what} as 'db' must be an integer >= 0: current value is ${db}`);
   }
@@ -123,6 +118,25 @@ export async function connectRedis(
       `Cannot connect ${what} to redis at ${addrs.join(",")}: ${errorMessage(err)}`,
       { addr: addrs.join(","), cause: err },
     );
+  }
+}
+
+/**
+ * Opens two connections, one per role (commands and a subscriber, say), as {@linkcode connectRedis} does; closes
+ * the first again when the second fails.
+ */
+export async function connectRedisPair(
+  options: RedisConnectionOptions,
+  what: string,
+  roles: readonly [string, string],
+  log: Logger,
+): Promise<[RedisClient, RedisClient]> {
+  const first = await connectRedis(options, what, roles[0], log);
+  try {
+    return [first, await connectRedis(options, what, roles[1], log)];
+  } catch (err) {
+    await closeRedis(first);
+    throw err;
   }
 }
 

@@ -20,6 +20,7 @@ import type { GateLink, NodeProvider } from "../core/link.ts";
 import { createLinkClient } from "../core/drpc/client.ts";
 import { createLinkServer } from "../core/drpc/server.ts";
 import { encodeBind, encodeDeliver, encodeResponse, Route } from "../core/drpc/frames.ts";
+import { RawWriter, readLoop } from "./_raw_tcp.ts";
 
 const quick = Deno.args.includes("--quick");
 const FRAMES = quick ? 200_000 : 2_000_000;
@@ -87,54 +88,6 @@ async function drpcCalls(): Promise<number> {
 
 // ---- raw TCP baseline ---------------------------------------------------------------------------------------------
 
-/** The smallest coalescing writer: frames copied into one buffer, one write per tick, one write in flight. */
-class RawWriter {
-  #buf = new Uint8Array(64 * 1024);
-  #len = 0;
-  #writing = false;
-  #scheduled = false;
-  readonly #conn: Deno.Conn;
-  readonly #tick = () => {
-    this.#scheduled = false;
-    this.#flush();
-  };
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  send(frame: Uint8Array): void {
-    if (this.#len + frame.length > this.#buf.length) {
-      const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#len + frame.length));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
-    }
-    this.#buf.set(frame, this.#len);
-    this.#len += frame.length;
-    if (!this.#scheduled && !this.#writing) {
-      this.#scheduled = true;
-      queueMicrotask(this.#tick);
-    }
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#writing || this.#len === 0) return;
-    this.#writing = true;
-    while (this.#len > 0) {
-      const data = this.#buf.slice(0, this.#len);
-      this.#len = 0;
-      let off = 0;
-      try {
-        while (off < data.length) off += await this.#conn.write(data.subarray(off));
-      } catch {
-        this.#writing = false;
-        return;
-      }
-    }
-    this.#writing = false;
-  }
-}
-
 /** A raw server: frames every connection; `answer` (if any) is sent back per frame. */
 function rawServer(onFrame: () => void, answer?: Uint8Array): { port: number; close(): Promise<void> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -150,16 +103,7 @@ function rawServer(onFrame: () => void, answer?: Uint8Array): { port: number; cl
             onFrame();
             if (answer) writer.send(answer);
           });
-          const buf = new Uint8Array(64 * 1024);
-          try {
-            while (true) {
-              const n = await conn.read(buf);
-              if (n === null) break;
-              reader.feed(buf.subarray(0, n));
-            }
-          } catch {
-            // closed
-          }
+          await readLoop(conn, (bytes) => reader.feed(bytes));
         })());
       }
     } catch {
@@ -225,16 +169,7 @@ async function rawCalls(): Promise<number> {
         writers[i].send(request);
       } else if (answered === CALLS) done();
     });
-    const buf = new Uint8Array(64 * 1024);
-    try {
-      while (true) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        reader.feed(buf.subarray(0, n));
-      }
-    } catch {
-      // closed
-    }
+    await readLoop(conn, (bytes) => reader.feed(bytes));
   });
   const started = performance.now();
   for (let k = 0; k < IN_FLIGHT_CALLS; k++) {

@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 // @ts-types="@types/ws"
 import WebSocket from "ws";
 import { FrameReader } from "../core/frame_reader.ts";
+import { RawWriter, readLoop } from "./_raw_tcp.ts";
 import { createPacketFormat, readSeq, writeDataHeader } from "../core/packet.ts";
 import type { PacketFormat } from "../core/packet.ts";
 
@@ -94,54 +95,11 @@ async function tcpConn(): Promise<() => void> {
   ];
   const conn = await Deno.connect({ hostname, port });
   conn.setNoDelay(true);
-  let queue: Uint8Array[] = [];
-  let writing = false;
-  const flush = async () => {
-    writing = true;
-    while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
-      let total = 0;
-      for (const c of batch) total += c.length;
-      const data = new Uint8Array(total);
-      let off = 0;
-      for (const c of batch) {
-        data.set(c, off);
-        off += c.length;
-      }
-      off = 0;
-      try {
-        while (off < data.length) off += await conn.write(data.subarray(off));
-      } catch {
-        return;
-      }
-    }
-    writing = false;
-  };
-  const d = driver(() => ({
-    send(bytes) {
-      queue.push(bytes);
-      if (!writing) {
-        writing = true;
-        queueMicrotask(flush);
-      }
-    },
-    close: () => conn.close(),
-  }));
+  const writer = new RawWriter(conn);
+  const d = driver(() => ({ send: (bytes) => writer.send(bytes), close: () => conn.close() }));
   const reader = new FrameReader({ little: false, maxSize: 1 << 20 }, (f) => d.onPacket(f));
   d.start();
-  (async () => {
-    const buf = new Uint8Array(64 * 1024);
-    try {
-      while (true) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        reader.feed(buf.subarray(0, n));
-      }
-    } catch {
-      // closed
-    }
-  })();
+  readLoop(conn, (bytes) => reader.feed(bytes));
   return () => {
     try {
       conn.close();

@@ -12,6 +12,7 @@ import http from "node:http";
 // @ts-types="@types/ws"
 import { WebSocketServer } from "ws";
 import { FrameReader } from "../core/frame_reader.ts";
+import { RawWriter, readLoop } from "./_raw_tcp.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,50 +34,11 @@ async function serveTcp(): Promise<void> {
 }
 
 async function handleTcp(conn: Deno.Conn): Promise<void> {
-  let chunks: Uint8Array[] = [];
-  let writing = false;
-  let scheduled = false;
-  const flush = async () => {
-    scheduled = false;
-    if (writing || chunks.length === 0) return;
-    writing = true;
-    while (chunks.length > 0) {
-      const batch = chunks;
-      chunks = [];
-      let total = 0;
-      for (const c of batch) total += c.length;
-      const data = new Uint8Array(total);
-      let off = 0;
-      for (const c of batch) {
-        data.set(c, off);
-        off += c.length;
-      }
-      off = 0;
-      try {
-        while (off < data.length) off += await conn.write(data.subarray(off));
-      } catch {
-        return;
-      }
-    }
-    writing = false;
-  };
+  const writer = new RawWriter(conn);
   const reader = new FrameReader({ little: values.little!, maxSize: 1 << 20 }, (frame) => {
-    chunks.push(frame.slice());
-    if (!scheduled && !writing) {
-      scheduled = true;
-      queueMicrotask(flush);
-    }
+    writer.send(frame.slice());
   });
-  const buf = new Uint8Array(16 * 1024);
-  try {
-    while (true) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      reader.feed(buf.subarray(0, n));
-    }
-  } catch {
-    // reset
-  }
+  await readLoop(conn, (bytes) => reader.feed(bytes), 16 * 1024);
   try {
     conn.close();
   } catch {

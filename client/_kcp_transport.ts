@@ -148,11 +148,21 @@ export class KcpTransport implements Transport {
   }
 
   /**
-   * Sends the opener over `link` and resolves once the gate acknowledges it.
+   * Sends the opener over `link` and resolves once the gate acknowledges it; destroys the transport (closing the
+   * link) when opening fails.
    *
-   * @throws the signal's reason when `signal` aborts first (as a rejection)
+   * @throws the signal's reason when `signal` aborts first, or the socket's error (as a rejection)
    */
-  open(link: DatagramLink, signal?: AbortSignal): Promise<void> {
+  async open(link: DatagramLink, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#open(link, signal);
+    } catch (err) {
+      await this.destroy();
+      throw err;
+    }
+  }
+
+  #open(link: DatagramLink, signal?: AbortSignal): Promise<void> {
     this.#link = link;
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {

@@ -94,12 +94,7 @@ export function createDenoKcpDialer(options: DenoKcpDialerOptions): Dialer {
           await receiving;
         },
       };
-      try {
-        await transport.open(link, signal);
-      } catch (err) {
-        await transport.destroy();
-        throw err;
-      }
+      await transport.open(link, signal);
       return transport;
     },
   } satisfies Dialer;

@@ -98,12 +98,7 @@ export function createNodeKcpDialer(options: NodeKcpDialerOptions): Dialer {
           });
         },
       };
-      try {
-        await transport.open(link, signal);
-      } catch (err) {
-        await transport.destroy();
-        throw err;
-      }
+      await transport.open(link, signal);
       return transport;
     },
   } satisfies Dialer;

@@ -7,18 +7,11 @@
 
 import { type Client, type ClientOptions, createClient } from "./client.ts";
 import { parseAddr } from "./_addr.ts";
-import { StreamWriter } from "./_stream_writer.ts";
-import {
-  DEFAULT_MAX_QUEUED_BYTES,
-  type Dialer,
-  type Transport,
-  type TransportHandlers,
-} from "./transport.ts";
+import { type ByteSocket, StreamTransport } from "./_stream_transport.ts";
+import { DEFAULT_MAX_QUEUED_BYTES, type Dialer } from "./transport.ts";
 
 /** Bytes read per `read` call; the buffer is reused, frames are copied out only when split. */
 const READ_BUFFER_BYTES = 64 * 1024;
-/** How long `close()` waits for queued writes to go out. */
-const CLOSE_FLUSH_MS = 1000;
 
 /**
  * TLS settings of {@linkcode DenoTcpDialerOptions.tls}.
@@ -98,7 +91,7 @@ export function createDenoTcpDialer(options: DenoTcpDialerOptions): Dialer {
         conn.close();
         throw signal.reason;
       }
-      return new DenoTcpTransport(conn, handlers, maxQueuedBytes);
+      return new StreamTransport(denoSocket(conn), handlers, maxQueuedBytes);
     },
   } satisfies Dialer;
 }
@@ -140,77 +133,32 @@ export async function connectTcp(options: ConnectTcpOptions): Promise<Client> {
   return client;
 }
 
-/** One TCP connection: a read loop on a reused buffer and a coalescing writer. */
-class DenoTcpTransport implements Transport {
-  readonly #conn: Deno.Conn;
-  readonly #handlers: TransportHandlers;
-  readonly #writer: StreamWriter;
-  readonly #reading: Promise<void>;
-  #closing = false;
-  #closed: Promise<void> | undefined;
-
-  constructor(conn: Deno.Conn, handlers: TransportHandlers, maxQueuedBytes: number) {
-    this.#conn = conn;
-    this.#handlers = handlers;
-    this.#writer = new StreamWriter(
-      (bytes) => this.#writeAll(bytes),
-      (error) => this.#fail(error),
-      maxQueuedBytes,
-    );
-    this.#reading = this.#readLoop();
-  }
-
-  write(bytes: Uint8Array): boolean {
-    return !this.#closing && this.#writer.write(bytes);
-  }
-
-  close(): Promise<void> {
-    return this.#closed ??= this.#close();
-  }
-
-  async #close(): Promise<void> {
-    const ended = this.#closing;
-    this.#closing = true;
-    if (!ended) await this.#writer.drain(CLOSE_FLUSH_MS);
-    this.#writer.fail();
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed by the peer or a failed read
-    }
-    await this.#reading;
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
-  }
-
-  async #readLoop(): Promise<void> {
-    const buf = new Uint8Array(READ_BUFFER_BYTES);
-    let error: Error | undefined;
-    try {
-      for (;;) {
-        const n = await this.#conn.read(buf);
-        if (n === null || this.#closing) break;
-        this.#handlers.onData(buf.subarray(0, n));
+/** A Deno connection as a {@linkcode ByteSocket}: a read loop on a reused buffer. */
+function denoSocket(conn: Deno.Conn): ByteSocket {
+  return {
+    async read(onData, onEnd) {
+      const buf = new Uint8Array(READ_BUFFER_BYTES);
+      let error: Error | undefined;
+      try {
+        for (;;) {
+          const n = await conn.read(buf);
+          if (n === null || !onData(buf.subarray(0, n))) break;
+        }
+      } catch (err) {
+        error = err instanceof Error ? err : new Error(String(err));
       }
-    } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err));
-    }
-    this.#fail(error);
-  }
-
-  /** The connection ended by itself: tell the client once, unless it is the one closing. */
-  #fail(error?: Error): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#writer.fail();
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
-    }
-    this.#handlers.onClose(error);
-  }
+      onEnd(error);
+    },
+    async write(bytes) {
+      let off = 0;
+      while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+    },
+    destroy() {
+      try {
+        conn.close();
+      } catch {
+        // already closed by the peer or a failed read
+      }
+    },
+  };
 }

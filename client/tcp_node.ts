@@ -9,16 +9,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { type Client, type ClientOptions, createClient } from "./client.ts";
 import { parseAddr } from "./_addr.ts";
-import { StreamWriter } from "./_stream_writer.ts";
-import {
-  DEFAULT_MAX_QUEUED_BYTES,
-  type Dialer,
-  type Transport,
-  type TransportHandlers,
-} from "./transport.ts";
-
-/** How long `close()` waits for queued writes to go out. */
-const CLOSE_FLUSH_MS = 1000;
+import { type ByteSocket, StreamTransport } from "./_stream_transport.ts";
+import { DEFAULT_MAX_QUEUED_BYTES, type Dialer, type Transport } from "./transport.ts";
 
 /**
  * TLS settings of {@linkcode NodeTcpDialerOptions.tls}.
@@ -109,7 +101,7 @@ export function createNodeTcpDialer(options: NodeTcpDialerOptions): Dialer {
           signal?.removeEventListener("abort", onAbort);
           socket.removeListener("error", onError);
           socket.setNoDelay(true);
-          resolve(new NodeTcpTransport(socket, handlers, maxQueuedBytes));
+          resolve(new StreamTransport(nodeSocket(socket), handlers, maxQueuedBytes));
         });
       });
     },
@@ -153,65 +145,30 @@ export async function connectTcp(options: ConnectTcpOptions): Promise<Client> {
   return client;
 }
 
-/** One socket: `data` events to the client, a coalescing writer with one `write` in flight. */
-class NodeTcpTransport implements Transport {
-  readonly #socket: net.Socket;
-  readonly #handlers: TransportHandlers;
-  readonly #writer: StreamWriter;
-  readonly #ended: Promise<void>;
-  #closing = false;
-  #closed: Promise<void> | undefined;
-
-  constructor(socket: net.Socket, handlers: TransportHandlers, maxQueuedBytes: number) {
-    this.#socket = socket;
-    this.#handlers = handlers;
-    this.#writer = new StreamWriter(
-      (bytes) => this.#writeAll(bytes),
-      (error) => this.#fail(error),
-      maxQueuedBytes,
-    );
-    let error: Error | undefined;
-    this.#ended = new Promise((resolve) => {
-      socket.on("error", (err: Error) => error = err);
-      socket.once("close", () => {
-        resolve();
-        this.#fail(error);
+/** A Node socket as a {@linkcode ByteSocket}: `data` events, and `write` callbacks for one write in flight. */
+function nodeSocket(socket: net.Socket): ByteSocket {
+  return {
+    read(onData, onEnd) {
+      let error: Error | undefined;
+      const ended = new Promise<void>((resolve) => {
+        socket.on("error", (err: Error) => error = err);
+        socket.once("close", () => {
+          resolve();
+          onEnd(error);
+        });
       });
-    });
-    socket.on("data", (chunk: Uint8Array) => {
-      if (!this.#closing) handlers.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    });
-  }
-
-  write(bytes: Uint8Array): boolean {
-    return !this.#closing && this.#writer.write(bytes);
-  }
-
-  close(): Promise<void> {
-    return this.#closed ??= this.#close();
-  }
-
-  async #close(): Promise<void> {
-    const ended = this.#closing;
-    this.#closing = true;
-    if (!ended) await this.#writer.drain(CLOSE_FLUSH_MS);
-    this.#writer.fail();
-    this.#socket.destroy();
-    await this.#ended;
-  }
-
-  #writeAll(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#socket.write(bytes, (err?: Error | null) => err ? reject(err) : resolve());
-    });
-  }
-
-  /** The socket ended by itself: tell the client once, unless it is the one closing. */
-  #fail(error?: Error): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#writer.fail();
-    this.#socket.destroy();
-    this.#handlers.onClose(error);
-  }
+      socket.on("data", (chunk: Uint8Array) => {
+        onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      });
+      return ended;
+    },
+    write(bytes) {
+      return new Promise((resolve, reject) => {
+        socket.write(bytes, (err?: Error | null) => err ? reject(err) : resolve());
+      });
+    },
+    destroy() {
+      socket.destroy();
+    },
+  };
 }

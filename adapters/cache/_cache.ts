@@ -5,6 +5,7 @@
  * @module
  */
 import { ClosedError } from "../../core/errors.ts";
+import { checkPrefix } from "../_options.ts";
 import type { Cache, CacheLoader, CacheSetOptions, CacheValue } from "./types.ts";
 
 /** Default key prefix, as due's. */
@@ -53,9 +54,7 @@ export function validateCacheOptions(options: CacheOptions, what: string): Requi
     minExpirationMs = DEFAULT_CACHE_MIN_EXPIRATION_MS,
     maxExpirationMs = DEFAULT_CACHE_MAX_EXPIRATION_MS,
   } = options;
-  if (typeof prefix !== "string") {
-    throw new TypeError(`Cannot create ${what} as 'prefix' must be a string: current value is ${prefix}`);
-  }
+  checkPrefix(prefix, what);
   if (typeof nilValue !== "string" || nilValue === "") {
     throw new TypeError(
       `Cannot create ${what} as 'nilValue' must be a non-empty string: current value is ${nilValue}`,

@@ -9,7 +9,8 @@
  * @module
  */
 import { createLogger, type Logger } from "../../core/logger.ts";
-import { DEFAULT_MEMCACHE_ADDRS, MemcacheClient, type MemcacheConnectionOptions } from "../_memcache.ts";
+import { connectMemcache, DEFAULT_MEMCACHE_ADDRS, type MemcacheConnectionOptions } from "../_memcache.ts";
+import { checkAddrs } from "../_options.ts";
 import { buildCache, type CacheOptions, type CacheStore, validateCacheOptions } from "./_cache.ts";
 import type { Cache } from "./types.ts";
 
@@ -39,21 +40,9 @@ export async function createMemcacheCache(options: MemcacheCacheOptions = {}): P
     addrs = DEFAULT_MEMCACHE_ADDRS,
     logger = createLogger({ attrs: { component: "cache.memcache" } }),
   } = options;
-  if (!Array.isArray(addrs) || addrs.length === 0 || addrs.some((a) => typeof a !== "string" || a === "")) {
-    throw new TypeError(
-      `Cannot create memcache cache as 'addrs' must be a non-empty array of host:port strings: current value is ${
-        JSON.stringify(addrs)
-      }`,
-    );
-  }
+  checkAddrs(addrs, "memcache cache");
   const common = validateCacheOptions(options, "memcache cache");
-  const client = new MemcacheClient(options, "memcache cache", logger);
-  try {
-    await client.ping();
-  } catch (err) {
-    client.close();
-    throw err;
-  }
+  const client = await connectMemcache(options, "memcache cache", logger);
   const store: CacheStore = {
     get: async (key) => {
       const text = (await client.get(key))?.value.toString("utf8");

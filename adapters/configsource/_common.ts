@@ -3,13 +3,23 @@
 import { DueError, ErrorCode } from "../../core/errors.ts";
 import { ConfigError } from "../../config/config_error.ts";
 import { type ConfigFormat, extensionOf, formatOf, parseConfigText } from "../../config/format.ts";
-import type { ConfigFile, ConfigSourceMode } from "./types.ts";
+import type {
+  ConfigFile,
+  ConfigFileFailure,
+  ConfigSourceChange,
+  ConfigSourceMode,
+  ConfigWatcher,
+} from "./types.ts";
 
 /** The modes a source accepts. */
 export const MODES: readonly ConfigSourceMode[] = ["read-only", "write-only", "read-write"];
 
-/** Throws if `mode` is not one of {@linkcode MODES}. */
-export function checkMode(source: string, mode: unknown): ConfigSourceMode {
+/** Throws if `mode` is not one of {@linkcode MODES}, `path` is not a non-empty string or `debounceMs` < 0. */
+export function checkSourceOptions(
+  source: string,
+  settings: { path: unknown; mode: unknown; debounceMs: number },
+): void {
+  const { path, mode, debounceMs } = settings;
   if (!MODES.includes(mode as ConfigSourceMode)) {
     throw new TypeError(
       `Cannot create ${source} config source as 'mode' must be one of read-only|write-only|read-write: current value is ${
@@ -17,7 +27,18 @@ export function checkMode(source: string, mode: unknown): ConfigSourceMode {
       }`,
     );
   }
-  return mode as ConfigSourceMode;
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(
+      `Cannot create ${source} config source as 'path' must be a non-empty string: current value is ${
+        JSON.stringify(path)
+      }`,
+    );
+  }
+  if (!(debounceMs >= 0)) {
+    throw new RangeError(
+      `Cannot create ${source} config source as 'debounceMs' must be >= 0: current value is ${debounceMs}`,
+    );
+  }
 }
 
 /** Throws unless the source may be read. */
@@ -90,6 +111,108 @@ export function toConfigFile(file: string, text: string, label: string): ConfigF
     });
   }
   return { name: nameOf(file), file, format, content: content as Record<string, unknown> };
+}
+
+/**
+ * Reads and parses the config files among `keys` (file names, or etcd keys whose last segment is the file name),
+ * only those called `name` when it is given. A file that cannot be read or parsed is a failure, not an error.
+ *
+ * @param read the text of one key and how messages name it, or `undefined` when the key is gone meanwhile
+ */
+export async function readConfigFiles(
+  keys: readonly string[],
+  name: string | undefined,
+  read: (key: string) => Promise<{ text: string; label: string } | undefined>,
+): Promise<ConfigSourceChange> {
+  const files: ConfigFile[] = [];
+  const failures: ConfigFileFailure[] = [];
+  for (const key of keys) {
+    const file = key.slice(key.lastIndexOf("/") + 1);
+    if (!isConfigFileName(file)) continue;
+    if (name !== undefined && nameOf(file) !== name) continue;
+    try {
+      const found = await read(key);
+      if (found !== undefined) files.push(toConfigFile(file, found.text, found.label));
+    } catch (err) {
+      failures.push({ name: nameOf(file), file, error: err as Error });
+    }
+  }
+  return { files, failures };
+}
+
+/** The files of a change; throws the first failure if there is one. */
+export function filesOrThrow(change: ConfigSourceChange): ConfigFile[] {
+  if (change.failures.length > 0) throw change.failures[0].error;
+  return change.files;
+}
+
+/** What a backend watches for one {@linkcode ConfigWatcher}: a directory, a key prefix. */
+export interface ChangeFeed {
+  /** Resolves once changes are being watched. */
+  readonly ready: Promise<void>;
+  /** Stops watching; resolves once its resources are released. */
+  stop(): Promise<void>;
+}
+
+/** Starts a {@linkcode ChangeFeed} that calls `changed()` after each relevant change and `report()` on failures. */
+export type StartChangeFeed = (changed: () => void, report: (err: unknown) => void) => ChangeFeed;
+
+/**
+ * The watches of one source. Each watch reads the source again (one read at a time) `debounceMs` after the last
+ * change its feed reports, and hands the result to `onChange` until it is stopped.
+ */
+export class WatchSet {
+  readonly #debounceMs: number;
+  readonly #readAll: () => Promise<ConfigSourceChange>;
+  readonly #watchers = new Set<ConfigWatcher>();
+
+  constructor(debounceMs: number, readAll: () => Promise<ConfigSourceChange>) {
+    this.#debounceMs = debounceMs;
+    this.#readAll = readAll;
+  }
+
+  /** Starts a watch over the feed `start` opens. */
+  watch(
+    start: StartChangeFeed,
+    onChange: (change: ConfigSourceChange) => void,
+    onError?: (err: Error) => void,
+  ): ConfigWatcher {
+    const watchers = this.#watchers;
+    const readAll = this.#readAll;
+    let stopped = false;
+    let reading: Promise<void> = Promise.resolve();
+    const report = (err: unknown) => onError?.(err instanceof Error ? err : new Error(String(err)));
+    const reload = debounced(this.#debounceMs, () => {
+      reading = reading.then(async () => {
+        if (stopped) return;
+        try {
+          const change = await readAll();
+          if (!stopped) onChange(change);
+        } catch (err) {
+          report(err);
+        }
+      });
+    });
+    const feed = start(() => reload.schedule(), report);
+    const watcher: ConfigWatcher = {
+      ready: feed.ready,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        watchers.delete(watcher);
+        reload.cancel();
+        await feed.stop();
+        await reading;
+      },
+    };
+    watchers.add(watcher);
+    return watcher;
+  }
+
+  /** Stops every watch still running. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#watchers].map((watcher) => watcher.stop()));
+  }
 }
 
 /** A debounced call: `schedule()` (re)starts the timer, `cancel()` clears it. */

@@ -12,16 +12,16 @@ import { stringifyConfig } from "../../config/format.ts";
 import {
   assertReadable,
   assertWritable,
+  type ChangeFeed,
   checkFileName,
-  checkMode,
-  debounced,
+  checkSourceOptions,
+  filesOrThrow,
   isConfigFileName,
-  nameOf,
-  toConfigFile,
+  readConfigFiles,
+  WatchSet,
 } from "./_common.ts";
 import {
   type ConfigFile,
-  type ConfigFileFailure,
   type ConfigSource,
   type ConfigSourceChange,
   type ConfigSourceMode,
@@ -145,22 +145,10 @@ export async function readEtcdKey(
 export function createEtcdConfigSource(options: EtcdConfigSourceOptions = {}): ConfigSource {
   const { path = DEFAULT_ETCD_CONFIG_PATH, mode = "read-only", debounceMs = DEFAULT_WATCH_DEBOUNCE_MS } =
     options;
-  checkMode("etcd", mode);
-  if (typeof path !== "string" || path === "") {
-    throw new TypeError(
-      `Cannot create etcd config source as 'path' must be a non-empty string: current value is ${
-        JSON.stringify(path)
-      }`,
-    );
-  }
-  if (!(debounceMs >= 0)) {
-    throw new RangeError(
-      `Cannot create etcd config source as 'debounceMs' must be >= 0: current value is ${debounceMs}`,
-    );
-  }
+  checkSourceOptions("etcd", { path, mode, debounceMs });
   const { client, addr, timeoutMs } = connect("etcd config source", options);
   const prefix = path.endsWith("/") ? path : `${path}/`;
-  const watchers = new Set<ConfigWatcher>();
+  const watches = new WatchSet(debounceMs, () => readAll());
   let closed = false;
 
   async function readAll(name?: string): Promise<ConfigSourceChange> {
@@ -170,26 +158,16 @@ export function createEtcdConfigSource(options: EtcdConfigSourceOptions = {}): C
       `read etcd keys under ${prefix}`,
       client.getAll().prefix(prefix).strings(),
     );
-    const files: ConfigFile[] = [];
-    const failures: ConfigFileFailure[] = [];
-    for (const key of Object.keys(all).sort()) {
-      const file = key.slice(key.lastIndexOf("/") + 1);
-      if (!isConfigFileName(file)) continue;
-      if (name !== undefined && nameOf(file) !== name) continue;
-      try {
-        files.push(toConfigFile(file, all[key], `etcd key ${key}`));
-      } catch (err) {
-        failures.push({ name: nameOf(file), file, error: err as Error });
-      }
-    }
-    return { files, failures };
+    return await readConfigFiles(
+      Object.keys(all).sort(),
+      name,
+      (key) => Promise.resolve({ text: all[key], label: `etcd key ${key}` }),
+    );
   }
 
   async function load(name?: string): Promise<ConfigFile[]> {
     assertReadable("etcd", mode, `load config from etcd ${prefix}`);
-    const { files, failures } = await readAll(name);
-    if (failures.length > 0) throw failures[0].error;
-    return files;
+    return filesOrThrow(await readAll(name));
   }
 
   async function store(file: string, content: Record<string, unknown>): Promise<void> {
@@ -204,27 +182,9 @@ export function createEtcdConfigSource(options: EtcdConfigSourceOptions = {}): C
     );
   }
 
-  function watch(
-    onChange: (change: ConfigSourceChange) => void,
-    onError?: (err: Error) => void,
-  ): ConfigWatcher {
-    assertReadable("etcd", mode, `watch etcd ${prefix}`);
-    let stopped = false;
-    let reading: Promise<void> = Promise.resolve();
-    const report = (err: unknown) => onError?.(err instanceof Error ? err : new Error(String(err)));
-    const reload = debounced(debounceMs, () => {
-      reading = reading.then(async () => {
-        if (stopped) return;
-        try {
-          const change = await readAll();
-          if (!stopped) onChange(change);
-        } catch (err) {
-          report(err);
-        }
-      });
-    });
+  function watchKeys(changed: () => void, report: (err: unknown) => void): ChangeFeed {
     const onKey = (kv: { key: Uint8Array }) => {
-      if (isConfigFileName(new TextDecoder().decode(kv.key))) reload.schedule();
+      if (isConfigFileName(new TextDecoder().decode(kv.key))) changed();
     };
     const starting: Promise<Watcher | undefined> = client.watch().prefix(prefix).create().then(
       (etcdWatcher) => {
@@ -238,26 +198,27 @@ export function createEtcdConfigSource(options: EtcdConfigSourceOptions = {}): C
         return undefined;
       },
     );
-    const watcher: ConfigWatcher = {
+    return {
       ready: starting.then(() => {}),
       async stop() {
-        if (stopped) return;
-        stopped = true;
-        watchers.delete(watcher);
-        reload.cancel();
         const etcdWatcher = await starting;
         await etcdWatcher?.cancel().catch(() => {});
-        await reading;
       },
     };
-    watchers.add(watcher);
-    return watcher;
+  }
+
+  function watch(
+    onChange: (change: ConfigSourceChange) => void,
+    onError?: (err: Error) => void,
+  ): ConfigWatcher {
+    assertReadable("etcd", mode, `watch etcd ${prefix}`);
+    return watches.watch(watchKeys, onChange, onError);
   }
 
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    await Promise.all([...watchers].map((watcher) => watcher.stop()));
+    await watches.stopAll();
     client.close();
   }
 

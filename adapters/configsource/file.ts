@@ -10,16 +10,16 @@ import { stringifyConfig } from "../../config/format.ts";
 import {
   assertReadable,
   assertWritable,
+  type ChangeFeed,
   checkFileName,
-  checkMode,
-  debounced,
+  checkSourceOptions,
+  filesOrThrow,
   isConfigFileName,
-  nameOf,
-  toConfigFile,
+  readConfigFiles,
+  WatchSet,
 } from "./_common.ts";
 import {
   type ConfigFile,
-  type ConfigFileFailure,
   type ConfigSource,
   type ConfigSourceChange,
   type ConfigSourceMode,
@@ -55,21 +55,9 @@ export interface FileConfigSourceOptions {
 export function createFileConfigSource(options: FileConfigSourceOptions = {}): ConfigSource {
   const { path = DEFAULT_FILE_CONFIG_PATH, mode = "read-only", debounceMs = DEFAULT_WATCH_DEBOUNCE_MS } =
     options;
-  checkMode("file", mode);
-  if (typeof path !== "string" || path === "") {
-    throw new TypeError(
-      `Cannot create file config source as 'path' must be a non-empty string: current value is ${
-        JSON.stringify(path)
-      }`,
-    );
-  }
-  if (!(debounceMs >= 0)) {
-    throw new RangeError(
-      `Cannot create file config source as 'debounceMs' must be >= 0: current value is ${debounceMs}`,
-    );
-  }
+  checkSourceOptions("file", { path, mode, debounceMs });
   const dir = path.replace(/\/+$/, "") || "/";
-  const watchers = new Set<ConfigWatcher>();
+  const watches = new WatchSet(debounceMs, () => readAll());
   let closed = false;
 
   function pathOf(file: string): string {
@@ -84,40 +72,38 @@ export function createFileConfigSource(options: FileConfigSourceOptions = {}): C
       }
     } catch (err) {
       if (err instanceof Deno.errors.NotFound && mode === "read-write") return files;
-      throw new ConfigError({
-        file: dir,
-        expected: "a readable directory",
-        value: dir,
-        message: `Cannot read config directory ${dir}: ${
-          err instanceof Deno.errors.NotFound ? "no such directory" : (err as Error).message
-        }`,
-        cause: err,
-      });
+      throw directoryError("read", err);
     }
     return files.sort();
   }
 
+  function directoryError(action: string, err: unknown): ConfigError {
+    return new ConfigError({
+      file: dir,
+      expected: "a readable directory",
+      value: dir,
+      message: `Cannot ${action} config directory ${dir}: ${
+        err instanceof Deno.errors.NotFound ? "no such directory" : (err as Error).message
+      }`,
+      cause: err,
+    });
+  }
+
   async function readAll(name?: string): Promise<ConfigSourceChange> {
-    const files: ConfigFile[] = [];
-    const failures: ConfigFileFailure[] = [];
-    for (const file of await listFiles()) {
-      if (name !== undefined && nameOf(file) !== name) continue;
+    return await readConfigFiles(await listFiles(), name, async (file) => {
       try {
-        files.push(toConfigFile(file, await Deno.readTextFile(pathOf(file)), pathOf(file)));
+        return { text: await Deno.readTextFile(pathOf(file)), label: pathOf(file) };
       } catch (err) {
         // A file removed between listing and reading is simply gone.
-        if (err instanceof Deno.errors.NotFound) continue;
-        failures.push({ name: nameOf(file), file, error: err as Error });
+        if (err instanceof Deno.errors.NotFound) return undefined;
+        throw err;
       }
-    }
-    return { files, failures };
+    });
   }
 
   async function load(name?: string): Promise<ConfigFile[]> {
     assertReadable("file", mode, `load config from ${dir}`);
-    const { files, failures } = await readAll(name);
-    if (failures.length > 0) throw failures[0].error;
-    return files;
+    return filesOrThrow(await readAll(name));
   }
 
   async function store(file: string, content: Record<string, unknown>): Promise<void> {
@@ -136,74 +122,51 @@ export function createFileConfigSource(options: FileConfigSourceOptions = {}): C
     }
   }
 
-  function watch(
-    onChange: (change: ConfigSourceChange) => void,
-    onError?: (err: Error) => void,
-  ): ConfigWatcher {
-    assertReadable("file", mode, `watch ${dir}`);
-    if (mode === "read-write") Deno.mkdirSync(dir, { recursive: true });
+  function watchDir(changed: () => void, report: (err: unknown) => void): ChangeFeed {
     let fsWatcher: Deno.FsWatcher;
     try {
       fsWatcher = Deno.watchFs(dir, { recursive: false });
     } catch (err) {
-      throw new ConfigError({
-        file: dir,
-        expected: "a readable directory",
-        value: dir,
-        message: `Cannot watch config directory ${dir}: ${
-          err instanceof Deno.errors.NotFound ? "no such directory" : (err as Error).message
-        }`,
-        cause: err,
-      });
+      throw directoryError("watch", err);
     }
-    let reading: Promise<void> = Promise.resolve();
-    let stopped = false;
-    const report = (err: unknown) => onError?.(err instanceof Error ? err : new Error(String(err)));
-    const reload = debounced(debounceMs, () => {
-      reading = reading.then(async () => {
-        if (stopped) return;
-        try {
-          const change = await readAll();
-          if (!stopped) onChange(change);
-        } catch (err) {
-          report(err);
-        }
-      });
-    });
+    let stopping = false;
     const loop = (async () => {
       try {
         for await (const event of fsWatcher) {
           if (event.kind === "access" || event.kind === "other") continue;
-          if (event.paths.some(isConfigFileName)) reload.schedule();
+          if (event.paths.some(isConfigFileName)) changed();
         }
       } catch (err) {
-        if (!stopped) report(err);
+        if (!stopping) report(err);
       }
     })();
-    const watcher: ConfigWatcher = {
+    return {
       ready: Promise.resolve(),
       async stop() {
-        if (stopped) return;
-        stopped = true;
-        watchers.delete(watcher);
-        reload.cancel();
+        stopping = true;
         try {
           fsWatcher.close();
         } catch {
           // Already closed.
         }
         await loop;
-        await reading;
       },
     };
-    watchers.add(watcher);
-    return watcher;
+  }
+
+  function watch(
+    onChange: (change: ConfigSourceChange) => void,
+    onError?: (err: Error) => void,
+  ): ConfigWatcher {
+    assertReadable("file", mode, `watch ${dir}`);
+    if (mode === "read-write") Deno.mkdirSync(dir, { recursive: true });
+    return watches.watch(watchDir, onChange, onError);
   }
 
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    await Promise.all([...watchers].map((watcher) => watcher.stop()));
+    await watches.stopAll();
   }
 
   return { name: "file", mode, load, store, watch, close } satisfies ConfigSource;

@@ -20,6 +20,7 @@ import { Buffer } from "node:buffer";
 import { type Admin, type Consumer, Kafka, logLevel, type Producer } from "kafkajs";
 import { DueError, ErrorCode, errorMessage } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
+import { checkAddrs, checkPrefix } from "../_options.ts";
 import { checkTopic, encodeEvent, makeEvent, TopicTable } from "./_event.ts";
 import type { EventBus, EventHandler, EventPayload } from "./types.ts";
 
@@ -67,18 +68,8 @@ export async function createKafkaEventBus(options: KafkaEventBusOptions = {}): P
     options;
   const { timeoutMs = DEFAULT_KAFKA_TIMEOUT_MS, joinTimeoutMs = DEFAULT_KAFKA_JOIN_TIMEOUT_MS } = options;
   const { logger = createLogger({ attrs: { component: "eventbus.kafka" } }) } = options;
-  if (!Array.isArray(addrs) || addrs.length === 0 || addrs.some((a) => typeof a !== "string" || a === "")) {
-    throw new TypeError(
-      `Cannot create kafka event bus as 'addrs' must be a non-empty array of host:port strings: current value is ${
-        JSON.stringify(addrs)
-      }`,
-    );
-  }
-  if (typeof prefix !== "string") {
-    throw new TypeError(
-      `Cannot create kafka event bus as 'prefix' must be a string: current value is ${prefix}`,
-    );
-  }
+  checkAddrs(addrs, "kafka event bus");
+  checkPrefix(prefix, "kafka event bus");
   if (!(timeoutMs > 0)) {
     throw new RangeError(
       `Cannot create kafka event bus as 'timeoutMs' must be > 0: current value is ${timeoutMs}`,

@@ -7,9 +7,11 @@
  *
  * @module
  */
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { Subscription } from "@nats-io/transport-node";
 import { DueError, ErrorCode, errorMessage } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
+import { connectNats, natsServers, watchNatsStatus } from "../_nats.ts";
+import { checkPrefix } from "../_options.ts";
 import { checkTopic, encodeEvent, makeEvent, TopicTable } from "./_event.ts";
 import type { EventBus, EventHandler, EventPayload } from "./types.ts";
 
@@ -54,14 +56,7 @@ export async function createNatsEventBus(options: NatsEventBusOptions = {}): Pro
   const { url = DEFAULT_NATS_URL, timeoutMs = DEFAULT_NATS_TIMEOUT_MS, prefix = "" } = options;
   const { reconnectWaitMs = DEFAULT_NATS_RECONNECT_WAIT_MS, name = "due-eventbus" } = options;
   const { logger = createLogger({ attrs: { component: "eventbus.nats" } }) } = options;
-  const servers = typeof url === "string" ? [url] : [...url];
-  if (servers.length === 0 || servers.some((s) => typeof s !== "string" || s === "")) {
-    throw new TypeError(
-      `Cannot create nats event bus as 'url' must be a URL or a non-empty array of URLs: current value is ${
-        JSON.stringify(url)
-      }`,
-    );
-  }
+  const servers = natsServers(url, "nats event bus");
   if (!(timeoutMs > 0)) {
     throw new RangeError(
       `Cannot create nats event bus as 'timeoutMs' must be > 0: current value is ${timeoutMs}`,
@@ -72,34 +67,15 @@ export async function createNatsEventBus(options: NatsEventBusOptions = {}): Pro
       `Cannot create nats event bus as 'reconnectWaitMs' must be > 0: current value is ${reconnectWaitMs}`,
     );
   }
-  if (typeof prefix !== "string") {
-    throw new TypeError(
-      `Cannot create nats event bus as 'prefix' must be a string: current value is ${prefix}`,
-    );
-  }
+  checkPrefix(prefix, "nats event bus");
   const addr = servers.join(",");
   const subjectPrefix = prefix === "" ? "" : `${prefix.replaceAll(":", ".")}.`;
   const table = new TopicTable("nats event bus", logger);
   const subs = new Map<string, Subscription>();
   const encoder = new TextEncoder();
 
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers,
-      timeout: timeoutMs,
-      name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: reconnectWaitMs,
-    });
-  } catch (err) {
-    throw new DueError(
-      ErrorCode.Unavailable,
-      `Cannot connect nats event bus to ${addr}: ${errorMessage(err)}`,
-      { addr, cause: err },
-    );
-  }
-  const watching = watchStatus(nc, logger, addr);
+  const nc = await connectNats(servers, "nats event bus", { timeoutMs, reconnectWaitMs, name });
+  const watching = watchNatsStatus(nc, logger, addr);
 
   async function publish(topic: string, payload: EventPayload): Promise<void> {
     checkTopic(topic, "publish event");
@@ -159,13 +135,4 @@ export async function createNatsEventBus(options: NatsEventBusOptions = {}): Pro
     unsubscribe: (topic: string, handler?: EventHandler) => table.remove(topic, handler, shut),
     close,
   } satisfies EventBus;
-}
-
-/** Logs disconnects and reconnects until the connection closes. */
-async function watchStatus(nc: NatsConnection, log: Logger, addr: string): Promise<void> {
-  for await (const status of nc.status()) {
-    if (status.type === "disconnect") log.warn("nats disconnected", { addr, server: status.server });
-    else if (status.type === "reconnect") log.info("nats reconnected", { addr, server: status.server });
-    else if (status.type === "error") log.warn("nats error", { addr, error: errorMessage(status.error) });
-  }
 }

@@ -8,11 +8,11 @@
  */
 import type { Buffer } from "node:buffer";
 import { createLogger, type Logger } from "../../core/logger.ts";
+import { checkPrefix } from "../_options.ts";
 import {
   closeRedis,
-  connectRedis,
+  connectRedisPair,
   DEFAULT_REDIS_ADDRS,
-  type RedisClient,
   type RedisConnectionOptions,
   redisError,
   validateRedisOptions,
@@ -49,23 +49,17 @@ export async function createRedisEventBus(options: RedisEventBusOptions = {}): P
   const { prefix = DEFAULT_REDIS_EVENTBUS_PREFIX, addrs = DEFAULT_REDIS_ADDRS } = options;
   const { logger = createLogger({ attrs: { component: "eventbus.redis" } }) } = options;
   validateRedisOptions(options, "redis event bus");
-  if (typeof prefix !== "string") {
-    throw new TypeError(
-      `Cannot create redis event bus as 'prefix' must be a string: current value is ${prefix}`,
-    );
-  }
+  checkPrefix(prefix, "redis event bus");
   const channelOf = (topic: string) => prefix === "" ? topic : `${prefix}:${topic}`;
   const topicOf = (channel: string) => prefix === "" ? channel : channel.slice(prefix.length + 1);
   const table = new TopicTable("redis event bus", logger);
 
-  const pub = await connectRedis(options, "redis event bus", "eventbus-pub", logger);
-  let sub: RedisClient;
-  try {
-    sub = await connectRedis(options, "redis event bus", "eventbus-sub", logger);
-  } catch (err) {
-    await closeRedis(pub);
-    throw err;
-  }
+  const [pub, sub] = await connectRedisPair(
+    options,
+    "redis event bus",
+    ["eventbus-pub", "eventbus-sub"],
+    logger,
+  );
   sub.on("messageBuffer", (channel: Buffer, message: Buffer) => {
     table.deliverRaw(topicOf(channel.toString()), message);
   });

@@ -4,14 +4,12 @@
  * @module
  */
 
+import { type EventQueue, iterateEvents, pushEvent } from "./_event_queue.ts";
 import { LocateEventType } from "./types.ts";
 import type { LocateEvent, LocateWatchOptions, Locator } from "./types.ts";
 
-interface Watcher {
+interface Watcher extends EventQueue {
   kinds: Set<string>;
-  queue: LocateEvent[];
-  wake: (() => void) | undefined;
-  done: boolean;
 }
 
 /** Events a slow watcher may hold before the oldest are dropped (and counted). */
@@ -38,12 +36,7 @@ export function createMemoryLocator(): Locator & { readonly droppedEvents: numbe
   const publish = (event: LocateEvent) => {
     for (const w of watchers) {
       if (!w.kinds.has(event.insKind)) continue;
-      if (w.queue.length >= MEMORY_LOCATOR_WATCH_QUEUE) {
-        w.queue.shift();
-        droppedEvents++;
-      }
-      w.queue.push(event);
-      w.wake?.();
+      if (!pushEvent(w, event, MEMORY_LOCATOR_WATCH_QUEUE)) droppedEvents++;
     }
   };
 
@@ -103,20 +96,7 @@ export function createMemoryLocator(): Locator & { readonly droppedEvents: numbe
         options.signal?.addEventListener("abort", end);
         options.onReady?.();
       }
-      return {
-        async *[Symbol.asyncIterator]() {
-          try {
-            while (true) {
-              while (w.queue.length > 0) yield w.queue.shift()!;
-              if (w.done) return;
-              await new Promise<void>((resolve) => w.wake = resolve);
-              w.wake = undefined;
-            }
-          } finally {
-            end();
-          }
-        },
-      };
+      return iterateEvents(w, end);
     },
     close() {
       for (const w of [...watchers]) {

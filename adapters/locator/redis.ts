@@ -18,15 +18,16 @@
 import { ClosedError } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
 import type { DueConfig } from "../../config/schema.ts";
+import { checkPrefix } from "../_options.ts";
 import {
   closeRedis,
-  connectRedis,
+  connectRedisPair,
   DEFAULT_REDIS_ADDRS,
-  type RedisClient,
   type RedisConnectionOptions,
   redisError,
   validateRedisOptions,
 } from "../_redis.ts";
+import { type EventQueue, iterateEvents, pushEvent } from "./_event_queue.ts";
 import {
   BIND_GATE_SCRIPT,
   BIND_NODE_SCRIPT,
@@ -86,11 +87,8 @@ export interface RedisLocator extends Locator {
   readonly stats: Readonly<RedisLocatorStats>;
 }
 
-interface Watcher {
+interface Watcher extends EventQueue {
   kinds: ("gate" | "node")[];
-  queue: LocateEvent[];
-  wake: (() => void) | undefined;
-  done: boolean;
   onReady: (() => void) | undefined;
 }
 
@@ -114,21 +112,10 @@ export async function createRedisLocator(options: RedisLocatorOptions = {}): Pro
   const { prefix = DEFAULT_REDIS_LOCATOR_PREFIX, addrs = DEFAULT_REDIS_ADDRS } = options;
   const { logger = createLogger({ attrs: { component: "locate.redis" } }) } = options;
   validateRedisOptions(options, "redis locator");
-  if (typeof prefix !== "string") {
-    throw new TypeError(
-      `Cannot create redis locator as 'prefix' must be a string: current value is ${prefix}`,
-    );
-  }
+  checkPrefix(prefix, "redis locator");
   const keys = redisLocatorKeys(prefix);
   const addr = addrs.join(",");
-  const client = await connectRedis(options, "redis locator", "locate", logger);
-  let sub: RedisClient;
-  try {
-    sub = await connectRedis(options, "redis locator", "locate-sub", logger);
-  } catch (err) {
-    await closeRedis(client);
-    throw err;
-  }
+  const [client, sub] = await connectRedisPair(options, "redis locator", ["locate", "locate-sub"], logger);
   const run = (name: string, lua: string, numberOfKeys: number): ScriptRunner => {
     client.defineCommand(name, { lua, numberOfKeys });
     return (client as unknown as Record<string, ScriptRunner>)[name].bind(client);
@@ -275,12 +262,7 @@ export async function createRedisLocator(options: RedisLocatorOptions = {}): Pro
     }
     for (const w of watchers) {
       if (!w.kinds.includes(kind)) continue;
-      if (w.queue.length >= REDIS_LOCATOR_WATCH_QUEUE) {
-        w.queue.shift();
-        stats.droppedEvents++;
-      }
-      w.queue.push(event);
-      w.wake?.();
+      if (!pushEvent(w, event, REDIS_LOCATOR_WATCH_QUEUE)) stats.droppedEvents++;
     }
   });
   sub.on("close", () => lost = true);
@@ -339,20 +321,7 @@ export async function createRedisLocator(options: RedisLocatorOptions = {}): Pro
       signal?.addEventListener("abort", end);
       subscribe(w);
     }
-    return {
-      async *[Symbol.asyncIterator]() {
-        try {
-          while (true) {
-            while (w.queue.length > 0) yield w.queue.shift()!;
-            if (w.done) return;
-            await new Promise<void>((resolve) => w.wake = resolve);
-            w.wake = undefined;
-          }
-        } finally {
-          end();
-        }
-      },
-    };
+    return iterateEvents(w, end);
   }
 
   async function close(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { ClosedError, errorMessage, TimeoutError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
+import { checkPrefix } from "../_options.ts";
 import type { AcquireOptions, Lock, LockMaker } from "./types.ts";
 
 /** Default key prefix, as due's. */
@@ -60,9 +61,7 @@ export function validateLockOptions(options: LockOptions, what: string, logger: 
     acquireMaxRetries = DEFAULT_LOCK_ACQUIRE_MAX_RETRIES,
     acquireTimeoutMs = DEFAULT_LOCK_ACQUIRE_TIMEOUT_MS,
   } = options;
-  if (typeof prefix !== "string") {
-    throw new TypeError(`Cannot create ${what} as 'prefix' must be a string: current value is ${prefix}`);
-  }
+  checkPrefix(prefix, what);
   if (!Number.isFinite(expirationMs) || expirationMs < 30) {
     throw new RangeError(
       `Cannot create ${what} as 'expirationMs' must be >= 30: current value is ${expirationMs}`,

@@ -11,7 +11,8 @@
  * @module
  */
 import { createLogger, type Logger } from "../../core/logger.ts";
-import { DEFAULT_MEMCACHE_ADDRS, MemcacheClient, type MemcacheConnectionOptions } from "../_memcache.ts";
+import { connectMemcache, DEFAULT_MEMCACHE_ADDRS, type MemcacheConnectionOptions } from "../_memcache.ts";
+import { checkAddrs } from "../_options.ts";
 import { buildLockMaker, type LockOptions, type LockStore, validateLockOptions } from "./_lock.ts";
 import type { LockMaker } from "./types.ts";
 
@@ -41,21 +42,9 @@ export interface MemcacheLockOptions extends MemcacheConnectionOptions, LockOpti
 export async function createMemcacheLockMaker(options: MemcacheLockOptions = {}): Promise<LockMaker> {
   const { addrs = DEFAULT_MEMCACHE_ADDRS, logger = createLogger({ attrs: { component: "lock.memcache" } }) } =
     options;
-  if (!Array.isArray(addrs) || addrs.length === 0 || addrs.some((a) => typeof a !== "string" || a === "")) {
-    throw new TypeError(
-      `Cannot create memcache lock as 'addrs' must be a non-empty array of host:port strings: current value is ${
-        JSON.stringify(addrs)
-      }`,
-    );
-  }
+  checkAddrs(addrs, "memcache lock");
   const settings = validateLockOptions(options, "memcache lock", logger);
-  const client = new MemcacheClient(options, "memcache lock", logger);
-  try {
-    await client.ping();
-  } catch (err) {
-    client.close();
-    throw err;
-  }
+  const client = await connectMemcache(options, "memcache lock", logger);
   const life = (expirationMs: number) => Math.ceil(expirationMs / 1000) * 1000 + MEMCACHE_CLOCK_SLACK_MS;
   const store: LockStore = {
     tryAcquire: (key, token, expirationMs) => client.add(key, token, life(expirationMs)),

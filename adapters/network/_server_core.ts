@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DueError, ErrorCode } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
 import type { Logger } from "../../core/logger.ts";
 import {
@@ -39,6 +40,17 @@ const IDLE_SWEEPS = 4;
 let fallbackId = 0;
 function nextFallbackId(): number {
   return ++fallbackId;
+}
+
+/** The `unavailable` error of a server that cannot listen on `addr`, saying so plainly when the port is taken. */
+export function listenError(network: string, addr: string, err: unknown): DueError {
+  const inUse = err instanceof Deno.errors.AddrInUse ||
+    (err as { code?: unknown } | null)?.code === "EADDRINUSE";
+  const why = inUse ? "address already in use" : (err as Error).message;
+  return new DueError(ErrorCode.Unavailable, `Cannot listen on ${addr} (${network}): ${why}`, {
+    addr,
+    cause: err,
+  });
 }
 
 /** The connection table and the timers of one server. */

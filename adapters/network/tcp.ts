@@ -5,9 +5,8 @@
  * @module
  */
 
-import { DueError, ErrorCode } from "../../core/errors.ts";
 import { FeedResult, FrameReader } from "../../core/frame_reader.ts";
-import { BaseConn, ServerCore } from "./_server_core.ts";
+import { BaseConn, listenError, ServerCore } from "./_server_core.ts";
 import { formatAddr, parseListenAddr } from "./_addr.ts";
 import { CloseReason } from "./types.ts";
 import type { ConnHandler, NetworkServer, NetworkStats, ServerOptions } from "./types.ts";
@@ -148,11 +147,7 @@ export function createTcpServer(options: TcpServerOptions): NetworkServer {
           })
           : Deno.listen({ ...listen, transport: "tcp" });
       } catch (err) {
-        const why = err instanceof Deno.errors.AddrInUse ? "address already in use" : (err as Error).message;
-        throw new DueError(ErrorCode.Unavailable, `Cannot listen on ${options.addr} (tcp): ${why}`, {
-          addr: options.addr,
-          cause: err,
-        });
+        throw listenError("tcp", options.addr, err);
       }
       const local = listener.addr as Deno.NetAddr;
       boundAddr = formatAddr(local.hostname, local.port);

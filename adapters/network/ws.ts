@@ -13,8 +13,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 // @ts-types="@types/ws"
 import type { RawData, WebSocket } from "ws";
-import { DueError, ErrorCode } from "../../core/errors.ts";
-import { BaseConn, ServerCore } from "./_server_core.ts";
+import { BaseConn, listenError, ServerCore } from "./_server_core.ts";
 import { formatAddr, parseListenAddr } from "./_addr.ts";
 import { CloseReason } from "./types.ts";
 import type { ConnHandler, NetworkServer, NetworkStats, ServerOptions } from "./types.ts";
@@ -151,15 +150,7 @@ export function createWsServer(options: WsServerOptions): NetworkServer {
       httpServer.on("upgrade", onUpgrade);
       const server = httpServer;
       await new Promise<void>((resolve, reject) => {
-        server.once("error", (err: Error & { code?: string }) => {
-          const why = err.code === "EADDRINUSE" ? "address already in use" : err.message;
-          reject(
-            new DueError(ErrorCode.Unavailable, `Cannot listen on ${options.addr} (ws): ${why}`, {
-              addr: options.addr,
-              cause: err,
-            }),
-          );
-        });
+        server.once("error", (err: Error) => reject(listenError("ws", options.addr, err)));
         server.listen(listen.port, listen.hostname, () => resolve());
       });
       const local = server.address();

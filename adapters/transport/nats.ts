@@ -18,16 +18,14 @@
  * mesh keeps serving after a NATS server restart. Calls made while disconnected are buffered by nats.js and
  * time out if the server does not come back within `timeoutMs`.
  *
- * One file of a little over 400 lines: the serving and the calling half share one connection, its option checks
- * and its error mapping; the envelope itself lives in `_envelope.ts`.
+ * One file of about 400 lines: the serving and the calling half share one connection, its option checks and its
+ * error mapping; the envelope itself lives in `_envelope.ts`, the connection in `../_nats.ts`.
  *
  * @module
  */
 import {
   ClosedConnectionError,
-  connect,
   type Msg,
-  type NatsConnection,
   NoRespondersError,
   RequestError,
   type Subscription,
@@ -36,6 +34,7 @@ import {
 import { ClosedError, DueError, ErrorCode, errorMessage, TimeoutError } from "../../core/errors.ts";
 import type { MeshLink } from "../../core/link.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
+import { connectNats, natsServers, watchNatsStatus } from "../_nats.ts";
 import {
   decodeError,
   encodeError,
@@ -111,14 +110,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
   const { prefix = DEFAULT_NATS_TRANSPORT_PREFIX, name = "due-mesh" } = options;
   const { reconnectWaitMs = DEFAULT_NATS_TRANSPORT_RECONNECT_WAIT_MS } = options;
   const { logger = createLogger({ attrs: { component: "transport.nats" } }) } = options;
-  const servers = typeof url === "string" ? [url] : Array.isArray(url) ? [...url] : [];
-  if (servers.length === 0 || servers.some((s) => typeof s !== "string" || s === "")) {
-    throw new TypeError(
-      `Cannot create nats transport as 'url' must be a URL or a non-empty array of URLs: current value is ${
-        JSON.stringify(url)
-      }`,
-    );
-  }
+  const servers = natsServers(url, "nats transport");
   if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
     throw new RangeError(
       `Cannot create nats transport as 'timeoutMs' must be >= 1 and <= ${MAX_TIMEOUT_MS}: current value is ${timeoutMs}`,
@@ -141,25 +133,14 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
   }
   const addr = servers.join(",");
 
-  let nc: NatsConnection;
-  try {
-    nc = await connect({
-      servers,
-      timeout: timeoutMs,
-      name,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: reconnectWaitMs,
-      // Our errors carry their own stack; this saves an Error (and its stack trace) per request.
-      noAsyncTraces: true,
-    });
-  } catch (err) {
-    throw new DueError(
-      ErrorCode.Unavailable,
-      `Cannot connect nats transport to ${addr}: ${errorMessage(err)}`,
-      { addr, cause: err },
-    );
-  }
-  const watching = watchStatus(nc, logger, addr);
+  const nc = await connectNats(servers, "nats transport", {
+    timeoutMs,
+    reconnectWaitMs,
+    name,
+    // Our errors carry their own stack; this saves an Error (and its stack trace) per request.
+    noAsyncTraces: true,
+  });
+  const watching = watchNatsStatus(nc, logger, addr);
   const stats: MeshTransportStats = { served: 0, failed: 0, dropped: 0 };
   const unserves = new Set<Unserve>();
   const callSubjects = new Map<string, string>();
@@ -412,14 +393,5 @@ async function bounded(promise: Promise<unknown>, ms: number): Promise<boolean> 
     ]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Logs disconnects and reconnects until the connection closes. */
-async function watchStatus(nc: NatsConnection, log: Logger, addr: string): Promise<void> {
-  for await (const status of nc.status()) {
-    if (status.type === "disconnect") log.warn("nats disconnected", { addr, server: status.server });
-    else if (status.type === "reconnect") log.info("nats reconnected", { addr, server: status.server });
-    else if (status.type === "error") log.warn("nats error", { addr, error: errorMessage(status.error) });
   }
 }

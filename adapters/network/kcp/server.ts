@@ -29,8 +29,7 @@
  * @module
  */
 
-import { DueError, ErrorCode } from "../../../core/errors.ts";
-import { ServerCore } from "../_server_core.ts";
+import { listenError, ServerCore } from "../_server_core.ts";
 import { formatAddr, parseListenAddr } from "../_addr.ts";
 import { CloseReason } from "../types.ts";
 import type { ConnHandler, NetworkStats } from "../types.ts";
@@ -368,13 +367,7 @@ export function createKcpServer(options: KcpServerOptions): KcpServer {
       try {
         s = Deno.listenDatagram({ transport: "udp", hostname: listen.hostname, port: listen.port });
       } catch (err) {
-        const why = err instanceof Deno.errors.AddrInUse ? "address already in use" : (err as Error).message;
-        return Promise.reject(
-          new DueError(ErrorCode.Unavailable, `Cannot listen on ${options.addr} (kcp): ${why}`, {
-            addr: options.addr,
-            cause: err,
-          }),
-        );
+        return Promise.reject(listenError("kcp", options.addr, err));
       }
       socket = s;
       const local = s.addr as Deno.NetAddr;
