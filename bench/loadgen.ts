@@ -1,6 +1,6 @@
 /**
  * The load generator of the benchmarks, run as its own process so that its CPU is not the server's: `conns`
- * connections, each keeping `inflight` requests in flight (pipelined), sending route 1 with a JSON
+ * connections, each keeping `inflight` requests in flight (pipelined), sending route 1 (or `--route`) with a JSON
  * `{"message": "<letters>"}` payload and matching responses by seq. Prints one JSON line with msg/s and latency
  * percentiles.
  *
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     conns: { type: "string", default: "100" },
     inflight: { type: "string", default: "1" },
     payload: { type: "string", default: "32" },
+    route: { type: "string", default: "1" },
     "route-bytes": { type: "string", default: "2" },
     "seq-bytes": { type: "string", default: "2" },
     warmup: { type: "string", default: "1" },
@@ -31,6 +32,7 @@ const { values } = parseArgs({
   },
 });
 const conns = Number(values.conns);
+const route = Number(values.route);
 const inflight = Number(values.inflight);
 const payloadBytes = Number(values.payload);
 const format = createPacketFormat({
@@ -47,7 +49,7 @@ const body = new TextEncoder().encode(JSON.stringify({ message: letters }));
 
 function packet(format: PacketFormat, seq: number): Uint8Array {
   const out = new Uint8Array(4 + format.dataHeaderBytes + body.length);
-  writeDataHeader(format, out, 0, 1, seq, body.length);
+  writeDataHeader(format, out, 0, route, seq, body.length);
   out.set(body, 4 + format.dataHeaderBytes);
   return out;
 }

@@ -31,6 +31,8 @@ interface Case {
   payload: number;
   routeBytes: 2 | 4;
   seqBytes: 2 | 4;
+  /** Route 1 parses and re-serialises the JSON; route 3 echoes the payload bytes (framework cost alone). */
+  route?: 1 | 3;
 }
 
 const CASES: Case[] = [];
@@ -55,6 +57,16 @@ for (const transport of ["tcp", "ws"] as const) {
       payload: 32,
       routeBytes: 2,
       seqBytes: 2,
+    },
+    {
+      name: "100 conns × 32 in flight, 32 B, bytes echoed (route 3, no JSON)",
+      transport,
+      conns: 100,
+      inflight: 32,
+      payload: 32,
+      routeBytes: 2,
+      seqBytes: 2,
+      route: 3,
     },
     {
       name: "due method: 50 conns pipelined, 1 KB",
@@ -158,6 +170,7 @@ async function drive(c: Case, server: Server, port: number): Promise<Result> {
       `--conns=${c.conns}`,
       `--inflight=${c.inflight}`,
       `--payload=${c.payload}`,
+      `--route=${c.route ?? 1}`,
       `--route-bytes=${c.routeBytes}`,
       `--seq-bytes=${c.seqBytes}`,
       `--warmup=${warmupS}`,
@@ -229,7 +242,7 @@ if (values.only !== "ws") {
   } else {
     console.log("| case | setup | msg/s | p50 ms | p99 ms | CPU µs/msg | msg/s ratio to monolith |");
     console.log("|---|---|---:|---:|---:|---:|---:|");
-    for (const c of CASES.filter((c) => c.transport === "tcp" && c.inflight > 1)) {
+    for (const c of CASES.filter((c) => c.transport === "tcp" && c.inflight > 1 && c.route === undefined)) {
       const mono = await measure(c, startDue);
       const cluster = await measure(c, startCluster);
       for (const [setup, r] of [["monolith", mono], ["gate + node", cluster]] as const) {
