@@ -259,8 +259,13 @@ async function serveWith(
 
   const signal = await signalled;
   log.info("due stopping", { signal, maxWaitMs: config.shutdownMaxWaitTime });
+  // A second signal forces the exit, but not the echo of the first: `deno task` and `npx` forward the signal the
+  // terminal already sent to the whole process group, so one Ctrl-C arrives twice within milliseconds.
+  const firstAt = Date.now();
   const forced = new Promise<void>((resolve) => {
-    const again = () => resolve();
+    const again = () => {
+      if (Date.now() - firstAt > 1000) resolve();
+    };
     Deno.addSignalListener("SIGINT", again);
     Deno.addSignalListener("SIGTERM", again);
   });
