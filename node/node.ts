@@ -150,6 +150,8 @@ interface Task {
   readonly uid: number;
   readonly packet: Uint8Array | undefined;
   readonly route: Route | undefined;
+  /** The packet's route id, read once on delivery (0 for events). */
+  readonly routeId: number;
   readonly event: ClusterEvent;
 }
 
@@ -400,14 +402,14 @@ export function createNode(options: NodeOptions): Node {
   /** Runs a task; returns a promise only when it went asynchronous. Never throws or rejects. */
   function run(task: Task): Promise<void> | undefined {
     if (task.route === undefined) return runEvent(task);
-    const { from, cid, uid, packet, route } = task;
+    const { from, cid, uid, packet, route, routeId } = task;
     if (route.options.stateful && !bound.has(uid)) return checkBinding(task);
     const ctx = new Context(
       rt,
       from,
       cid,
       uid,
-      readRoute(format, packet!, 0),
+      routeId,
       readSeq(format, packet!, 0),
       packet!,
       route.options,
@@ -536,11 +538,11 @@ export function createNode(options: NodeOptions): Node {
         if (debug) log.debug("request dropped: internal route from a gate", { route: routeId, cid });
         return;
       }
-      schedule({ from, cid, uid, packet, route, event: 0 as ClusterEvent });
+      schedule({ from, cid, uid, packet, route, routeId, event: 0 as ClusterEvent });
     },
     trigger(from, event, cid, uid) {
       if (!router.handlers(event)) return;
-      schedule({ from, cid, uid, packet: undefined, route: undefined, event });
+      schedule({ from, cid, uid, packet: undefined, route: undefined, routeId: 0, event });
     },
     getState: () => state,
     setState(next) {

@@ -10,6 +10,7 @@
 import { Kind } from "../core/cluster.ts";
 import type { InprocHub, LinkResolver, Peer } from "../core/link.ts";
 import { createInprocLinks } from "../core/inproc_links.ts";
+import { CloseStack } from "../core/close_stack.ts";
 import type { Logger } from "../core/logger.ts";
 import { createDrpcLinks } from "../core/drpc/resolver.ts";
 import type { DrpcLinks } from "../core/drpc/resolver.ts";
@@ -70,7 +71,7 @@ export function createClusterLinks(options: {
   if (config.registry.driver === "memory") {
     return { links: inproc, endpoints: {}, attach: undefined, close: () => inproc.close() };
   }
-  const closers: (() => Promise<void>)[] = [];
+  const closers = new CloseStack(logger);
   const servers: Partial<Record<Role, LinkServer>> = {};
   const endpoints: Partial<Record<Role, string>> = {};
   const resolvers: Partial<Record<"gate" | "node", LinkResolver>> = {};
@@ -116,7 +117,7 @@ export function createClusterLinks(options: {
       closers.push(() => drpc.close());
     }
   } catch (err) {
-    for (const close of closers.reverse()) close().catch(() => {});
+    void closers.close();
     throw err;
   }
   return {
@@ -135,10 +136,6 @@ export function createClusterLinks(options: {
       },
       mesh: (m: Mesh) => servers.mesh?.serve({ mesh: m.link }),
     },
-    async close() {
-      for (const close of closers.reverse()) {
-        await close().catch((err) => logger.warn("link close failed", { error: (err as Error).message }));
-      }
-    },
+    close: () => closers.close(),
   };
 }

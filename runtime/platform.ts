@@ -21,6 +21,7 @@ import type { LockMaker } from "../adapters/lock/types.ts";
 import { createConfigCenter } from "../config/center.ts";
 import type { ConfigCenter } from "../config/center.ts";
 import type { DueConfig } from "../config/schema.ts";
+import { CloseStack } from "../core/close_stack.ts";
 import type { Logger } from "../core/logger.ts";
 
 /** The components of one process. */
@@ -124,21 +125,16 @@ export async function createPayloadEncryptor(config: DueConfig): Promise<Encrypt
  * error names the server the backend tried).
  */
 export async function createPlatform(config: DueConfig, logger: Logger): Promise<Platform> {
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) {
-      await close().catch((err) => logger.warn("close failed", { error: (err as Error).message }));
-    }
-  };
+  const closers = new CloseStack(logger);
   try {
     const eventbus = await createEventBus(
       config.eventbus.driver,
-      eventBusOptions(config.eventbus, logger) as never,
+      eventBusOptions(config.eventbus, logger),
     );
     closers.push(() => eventbus.close());
-    const cache = await createCache(config.cache.driver, cacheOptions(config.cache) as never);
+    const cache = await createCache(config.cache.driver, cacheOptions(config.cache));
     closers.push(() => cache.close());
-    const lock = await createLockMaker(config.lock.driver, lockOptions(config.lock, logger) as never);
+    const lock = await createLockMaker(config.lock.driver, lockOptions(config.lock, logger));
     closers.push(() => lock.close());
     let center: ConfigCenter | undefined;
     const source = await createConfigSourceFromConfig(config.config);
@@ -148,9 +144,9 @@ export async function createPlatform(config: DueConfig, logger: Logger): Promise
       await center.load();
     }
     const encryptor = await createPayloadEncryptor(config);
-    return { eventbus, cache, lock, config: center, encryptor, close: closeAll };
+    return { eventbus, cache, lock, config: center, encryptor, close: () => closers.close() };
   } catch (err) {
-    await closeAll();
+    await closers.close();
     throw err;
   }
 }

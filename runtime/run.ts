@@ -18,6 +18,7 @@ import { REGISTRY_DRIVERS } from "../adapters/registry/mod.ts";
 import type { Registry } from "../adapters/registry/types.ts";
 import type { DueConfig } from "../config/schema.ts";
 import { InprocHub } from "../core/link.ts";
+import { CloseStack } from "../core/close_stack.ts";
 import { silentLogger } from "../core/logger.ts";
 import type { Logger } from "../core/logger.ts";
 import { createPacketFormat } from "../core/packet.ts";
@@ -100,32 +101,41 @@ export function createNetworkServers(
 ): NetworkServer[] {
   let nextCid = 0;
   const nextId = () => ++nextCid;
-  const common = (s: DueConfig["network"]["tcp"]["server"]): ServerOptions => ({
+  // What every network's server section has (tcp, ws and kcp alike).
+  type ServerSection = Pick<
+    DueConfig["network"]["kcp"]["server"],
+    "addr" | "maxConnNum" | "heartbeatInterval" | "heartbeatMechanism" | "authorizeTimeout"
+  >;
+  const common = (s: ServerSection): ServerOptions => ({
     addr: s.addr,
     format,
     maxConnNum: s.maxConnNum,
     heartbeatIntervalMs: s.heartbeatInterval,
     heartbeatMechanism: s.heartbeatMechanism,
     authorizeTimeoutMs: s.authorizeTimeout,
+    nextId,
+    logger,
+  });
+  // What the stream networks (tcp, ws) add: a write queue and TLS.
+  const stream = (s: DueConfig["network"]["tcp"]["server"]): ServerOptions => ({
+    ...common(s),
     writeQueueSize: s.writeQueueSize,
     writeTimeoutMs: s.writeTimeout,
     certFile: s.certFile || undefined,
     keyFile: s.keyFile || undefined,
-    nextId,
-    logger,
   });
   return config.cluster.gate.networks.map((network) => {
     switch (network) {
       case "tcp":
-        return createTcpServer(common(config.network.tcp.server));
+        return createTcpServer(stream(config.network.tcp.server));
       case "ws": {
         const ws = config.network.ws.server;
-        return createWsServer({ ...common(ws), path: ws.path, origins: ws.origins });
+        return createWsServer({ ...stream(ws), path: ws.path, origins: ws.origins });
       }
       case "kcp": {
         const kcp = config.network.kcp.server;
         return createKcpServer({
-          ...common({ ...kcp, keyFile: "", certFile: "", writeTimeout: 0, writeQueueSize: 1024 }),
+          ...common(kcp),
           mtu: kcp.mtu,
           noDelay: kcp.noDelay as [number, number, number, number],
           ackNoDelay: kcp.ackNoDelay,
@@ -175,12 +185,8 @@ export async function run(options: RunOptions): Promise<Running> {
   const { role, config, app = {}, logger = silentLogger } = options;
   checkStandalone(role, config);
   const format = createPacketFormat(config.packet);
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) {
-      await close().catch((err) => logger.warn("close failed", { error: (err as Error).message }));
-    }
-  };
+  const closers = new CloseStack(logger);
+
   try {
     const registry: Registry = await loadDriver(
       "registry",
@@ -285,11 +291,11 @@ export async function run(options: RunOptions): Promise<Running> {
       addrs,
       async stop(graceMs = config.shutdownMaxWaitTime) {
         await running.stop(graceMs);
-        await closeAll();
+        await closers.close();
       },
     };
   } catch (err) {
-    await closeAll();
+    await closers.close();
     throw err;
   }
 }
