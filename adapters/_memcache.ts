@@ -44,7 +44,6 @@ const Op = {
   incr: 0x05,
   decr: 0x06,
   version: 0x0b,
-  touch: 0x1c,
 } as const;
 
 interface MemjsResponse {
@@ -92,10 +91,17 @@ export interface MemcacheItem {
 }
 
 /** Seconds for memcached's expiration field: 0 = never; past 30 days an absolute Unix time. */
-export function expirationSeconds(ttlMs: number): number {
+function expirationSeconds(ttlMs: number): number {
   if (!(ttlMs > 0)) return 0;
   const seconds = Math.ceil(ttlMs / 1000);
   return seconds > MAX_RELATIVE_EXPIRATION_S ? Math.floor(Date.now() / 1000) + seconds : seconds;
+}
+
+/** The 8 extras bytes of a set or add: flags 0, then the expiration. */
+function storeExtras(ttlMs: number): Buffer {
+  const extras = Buffer.alloc(8);
+  extras.writeUInt32BE(expirationSeconds(ttlMs), 4);
+  return extras;
 }
 
 /** A thin promise client; every failure to reach a server is a {@linkcode DueError} `unavailable`. */
@@ -118,11 +124,6 @@ export class MemcacheClient {
       expires: 0,
       logger: { log: (message: string) => log.debug("memjs", { message }) },
     });
-  }
-
-  /** The configured addresses, comma-separated. */
-  get addr(): string {
-    return this.#addr;
   }
 
   /** Asks every server for its version; throws `unavailable` naming the first that does not answer. */
@@ -199,9 +200,7 @@ export class MemcacheClient {
    * changed or deleted meanwhile.
    */
   async set(key: string, value: string | Buffer, ttlMs: number, cas?: Buffer): Promise<boolean> {
-    const extras = Buffer.alloc(8);
-    extras.writeUInt32BE(expirationSeconds(ttlMs), 4);
-    const response = await this.#send(Op.set, key, extras, value, cas);
+    const response = await this.#send(Op.set, key, storeExtras(ttlMs), value, cas);
     const { status } = response.header;
     if (status === Status.ok) return true;
     if (cas && (status === Status.exists || status === Status.notFound)) return false;
@@ -210,9 +209,7 @@ export class MemcacheClient {
 
   /** Stores `value` only if `key` is missing; `false` when it exists. */
   async add(key: string, value: string | Buffer, ttlMs: number): Promise<boolean> {
-    const extras = Buffer.alloc(8);
-    extras.writeUInt32BE(expirationSeconds(ttlMs), 4);
-    const response = await this.#send(Op.add, key, extras, value);
+    const response = await this.#send(Op.add, key, storeExtras(ttlMs), value);
     const { status } = response.header;
     if (status === Status.ok) return true;
     if (status === Status.exists || status === Status.notStored) return false;
@@ -246,17 +243,6 @@ export class MemcacheClient {
     }
     if (status !== Status.ok) throw this.#unexpected(`increment "${key}"`, status);
     return Number(response.val.readBigUInt64BE(0));
-  }
-
-  /** Sets a new expiration; `false` when the key is missing. */
-  async touch(key: string, ttlMs: number): Promise<boolean> {
-    const extras = Buffer.alloc(4);
-    extras.writeUInt32BE(expirationSeconds(ttlMs), 0);
-    const response = await this.#send(Op.touch, key, extras, "");
-    const { status } = response.header;
-    if (status === Status.ok) return true;
-    if (status === Status.notFound) return false;
-    throw this.#unexpected(`touch "${key}"`, status);
   }
 
   /** Closes every socket. */

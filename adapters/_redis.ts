@@ -168,3 +168,16 @@ export function redisError(err: unknown, action: string, addrs: readonly string[
     { addr: addrs.join(","), cause: err },
   );
 }
+
+/** Runs one Redis command; a failure is thrown as {@linkcode redisError} names it (`action` on `addrs`). */
+export async function redisCommand<T>(
+  action: string,
+  addrs: readonly string[],
+  command: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await command();
+  } catch (err) {
+    throw redisError(err, action, addrs);
+  }
+}

@@ -36,11 +36,6 @@ function indexOf(schema: ObjectSpec): SchemaIndex {
   return index;
 }
 
-/** The dotted keys of a schema's sections and keys, for suggestions. */
-export function knownKeys(schema: ObjectSpec = dueSchema): readonly string[] {
-  return indexOf(schema).known;
-}
-
 function isTable(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }

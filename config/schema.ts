@@ -19,25 +19,22 @@ const MODES = ["read-only", "write-only", "read-write"] as const;
 const HASHES = ["SHA1", "SHA224", "SHA256", "SHA384", "SHA512"] as const;
 const CODECS = ["json", "msgpack", "protobuf"] as const;
 
-function redisFields(prefix: string, prefixDoc: string) {
+/** The connection keys of a Redis backend; `user` ends the doc of `maxRetries` ("by the cache"). */
+function redisOnly(user?: string) {
   return {
     addrs: s.list(s.string(), ["127.0.0.1:6379"], "Redis addresses, host:port (several = cluster)"),
     db: s.int(0, "Redis database number"),
     username: s.string("", "Redis ACL username"),
     password: s.string("", "Redis password"),
-    maxRetries: s.int(3, "Retries of a failed Redis command"),
-    prefix: s.string(prefix, prefixDoc),
+    maxRetries: s.int(
+      3,
+      user === undefined ? "Retries of a failed Redis command" : `Retries of a failed Redis command ${user}`,
+    ),
   };
 }
 
-function redisOnly(what: string) {
-  return {
-    addrs: s.list(s.string(), ["127.0.0.1:6379"], "Redis addresses, host:port (several = cluster)"),
-    db: s.int(0, "Redis database number"),
-    username: s.string("", "Redis ACL username"),
-    password: s.string("", "Redis password"),
-    maxRetries: s.int(3, `Retries of a failed Redis command ${what}`),
-  };
+function redisFields(prefix: string, prefixDoc: string) {
+  return { ...redisOnly(), prefix: s.string(prefix, prefixDoc) };
 }
 
 function clusterCommon(name: string) {

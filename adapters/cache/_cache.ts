@@ -110,16 +110,21 @@ export function buildCache(store: CacheStore, options: Required<CacheOptions>, w
     if (closed) throw new ClosedError(`Cannot ${action} as the ${what} is closed`);
   };
 
-  async function get(key: string): Promise<string | undefined> {
-    checkKey(key, "get cache key");
-    checkOpen("get cache key");
-    const value = await store.get(full(key));
-    return value === nilValue ? undefined : value;
+  /** A stored value as callers see it: the "no value" marker reads as missing. */
+  const visible = (raw: string | undefined) => raw === nilValue ? undefined : raw;
+
+  async function read(key: string, action: string): Promise<string | undefined> {
+    checkKey(key, action);
+    checkOpen(action);
+    return visible(await store.get(full(key)));
+  }
+
+  function get(key: string): Promise<string | undefined> {
+    return read(key, "get cache key");
   }
 
   async function has(key: string): Promise<boolean> {
-    checkKey(key, "check cache key");
-    return (await get(key)) !== undefined;
+    return (await read(key, "check cache key")) !== undefined;
   }
 
   async function set(key: string, value: CacheValue, setOptions: CacheSetOptions = {}): Promise<void> {
@@ -135,9 +140,10 @@ export function buildCache(store: CacheStore, options: Required<CacheOptions>, w
     await store.set(full(key), text, ttlMs);
   }
 
+  /** One flight of getSet: read the key, and on a miss load and store it. */
   async function load(key: string, loader: CacheLoader): Promise<string | undefined> {
     const raw = await store.get(full(key));
-    if (raw !== undefined) return raw === nilValue ? undefined : raw;
+    if (raw !== undefined) return visible(raw);
     const value = await loader();
     if (value === undefined || value === null) {
       await store.set(full(key), nilValue, nilExpirationMs);
@@ -156,8 +162,7 @@ export function buildCache(store: CacheStore, options: Required<CacheOptions>, w
       );
     }
     checkOpen("get or load cache key");
-    const hit = await store.get(full(key));
-    if (hit !== undefined) return hit === nilValue ? undefined : hit;
+    // The read is part of the flight: callers of one key share it, and a miss costs one read, not two.
     let flight = flights.get(key);
     if (!flight) {
       flight = load(key, loader).finally(() => flights.delete(key));
@@ -173,26 +178,15 @@ export function buildCache(store: CacheStore, options: Required<CacheOptions>, w
     return (await store.delete(keys.map(full))) > 0;
   }
 
-  async function incr(key: string, by = 1): Promise<number> {
-    checkKey(key, "increment cache key");
+  async function add(key: string, by: number, action: "increment" | "decrement"): Promise<number> {
+    checkKey(key, `${action} cache key`);
     if (!Number.isSafeInteger(by)) {
       throw new RangeError(
-        `Cannot increment cache key "${key}" as 'by' must be a safe integer: current value is ${by}`,
+        `Cannot ${action} cache key "${key}" as 'by' must be a safe integer: current value is ${by}`,
       );
     }
-    checkOpen("increment cache key");
-    return await store.incr(full(key), by);
-  }
-
-  async function decr(key: string, by = 1): Promise<number> {
-    checkKey(key, "decrement cache key");
-    if (!Number.isSafeInteger(by)) {
-      throw new RangeError(
-        `Cannot decrement cache key "${key}" as 'by' must be a safe integer: current value is ${by}`,
-      );
-    }
-    checkOpen("decrement cache key");
-    return await store.incr(full(key), -by);
+    checkOpen(`${action} cache key`);
+    return await store.incr(full(key), action === "increment" ? by : -by);
   }
 
   async function close(): Promise<void> {
@@ -201,5 +195,14 @@ export function buildCache(store: CacheStore, options: Required<CacheOptions>, w
     await store.close();
   }
 
-  return { has, get, set, getSet, delete: del, incr, decr, close } satisfies Cache;
+  return {
+    has,
+    get,
+    set,
+    getSet,
+    delete: del,
+    incr: (key: string, by = 1) => add(key, by, "increment"),
+    decr: (key: string, by = 1) => add(key, by, "decrement"),
+    close,
+  } satisfies Cache;
 }

@@ -52,11 +52,7 @@ export async function createMemcacheCache(options: MemcacheCacheOptions = {}): P
     set: async (key, value, ttlMs) => {
       await client.set(key, value, ttlMs);
     },
-    delete: async (keys) => {
-      let n = 0;
-      for (const key of keys) if (await client.delete(key)) n++;
-      return n;
-    },
+    delete: async (keys) => (await Promise.all(keys.map((key) => client.delete(key)))).filter(Boolean).length,
     incr: (key, by) => client.incr(key, by, 0),
     close: () => {
       client.close();

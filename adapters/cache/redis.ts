@@ -8,6 +8,7 @@ import {
   closeRedis,
   connectRedis,
   DEFAULT_REDIS_ADDRS,
+  redisCommand,
   type RedisConnectionOptions,
   redisError,
   validateRedisOptions,
@@ -40,25 +41,24 @@ export async function createRedisCache(options: RedisCacheOptions = {}): Promise
   validateRedisOptions(options, "redis cache");
   const common = validateCacheOptions(options, "redis cache");
   const client = await connectRedis(options, "redis cache", "cache", logger);
-  const wrap = async <T>(action: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof Error && /not an integer|out of range/.test(err.message)) {
-        throw new TypeError(`Cannot ${action} as its value is not an integer`, { cause: err });
-      }
-      throw redisError(err, action, addrs);
-    }
-  };
   const store: CacheStore = {
-    get: (key) => wrap(`get "${key}"`, async () => (await client.get(key)) ?? undefined),
+    get: (key) => redisCommand(`get "${key}"`, addrs, async () => (await client.get(key)) ?? undefined),
     set: (key, value, ttlMs) =>
-      wrap(`set "${key}"`, async () => {
+      redisCommand(`set "${key}"`, addrs, async () => {
         if (ttlMs > 0) await client.set(key, value, "PX", Math.ceil(ttlMs));
         else await client.set(key, value);
       }),
-    delete: (keys) => wrap(`delete ${keys.length} keys`, () => client.del(...keys)),
-    incr: (key, by) => wrap(`increment "${key}"`, () => client.incrby(key, by)),
+    delete: (keys) => redisCommand(`delete ${keys.length} keys`, addrs, () => client.del(...keys)),
+    incr: async (key, by) => {
+      try {
+        return await client.incrby(key, by);
+      } catch (err) {
+        if (err instanceof Error && /not an integer|out of range/.test(err.message)) {
+          throw new TypeError(`Cannot increment "${key}" as its value is not an integer`, { cause: err });
+        }
+        throw redisError(err, `increment "${key}"`, addrs);
+      }
+    },
     close: () => closeRedis(client),
   };
   return buildCache(store, common, "redis cache");

@@ -12,7 +12,7 @@ import type {
 } from "./types.ts";
 
 /** The modes a source accepts. */
-export const MODES: readonly ConfigSourceMode[] = ["read-only", "write-only", "read-write"];
+const MODES: readonly ConfigSourceMode[] = ["read-only", "write-only", "read-write"];
 
 /** Throws if `mode` is not one of {@linkcode MODES}, `path` is not a non-empty string or `debounceMs` < 0. */
 export function checkSourceOptions(
@@ -22,7 +22,7 @@ export function checkSourceOptions(
   const { path, mode, debounceMs } = settings;
   if (!MODES.includes(mode as ConfigSourceMode)) {
     throw new TypeError(
-      `Cannot create ${source} config source as 'mode' must be one of read-only|write-only|read-write: current value is ${
+      `Cannot create ${source} config source as 'mode' must be one of ${MODES.join("|")}: current value is ${
         JSON.stringify(mode)
       }`,
     );
@@ -77,7 +77,7 @@ export function checkFileName(source: string, file: string): { name: string; for
 }
 
 /** `game.toml` → `game`. */
-export function nameOf(file: string): string {
+function nameOf(file: string): string {
   const base = file.slice(file.lastIndexOf("/") + 1);
   const ext = extensionOf(base);
   return ext === "" ? base : base.slice(0, -ext.length - 1);
@@ -96,7 +96,7 @@ export function isConfigFileName(file: string): boolean {
  * @param text its content
  * @param label how messages name it (a path or key)
  */
-export function toConfigFile(file: string, text: string, label: string): ConfigFile {
+function toConfigFile(file: string, text: string, label: string): ConfigFile {
   const format = formatOf(file)!;
   const content = parseConfigText(text, format, label);
   if (typeof content !== "object" || content === null || Array.isArray(content)) {
@@ -216,7 +216,7 @@ export class WatchSet {
 }
 
 /** A debounced call: `schedule()` (re)starts the timer, `cancel()` clears it. */
-export function debounced(ms: number, fn: () => void): { schedule(): void; cancel(): void } {
+function debounced(ms: number, fn: () => void): { schedule(): void; cancel(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
     schedule() {

@@ -9,6 +9,7 @@
 import { Etcd3, type IOptions, type Watcher } from "etcd3";
 import { DueError, ErrorCode, TimeoutError } from "../../core/errors.ts";
 import { stringifyConfig } from "../../config/format.ts";
+import { checkAddrs } from "../_options.ts";
 import {
   assertReadable,
   assertWritable,
@@ -68,16 +69,7 @@ function connect(
     password = "",
     dialTimeoutMs = DEFAULT_ETCD_CONFIG_DIAL_TIMEOUT_MS,
   } = options;
-  if (
-    !Array.isArray(addrs) || addrs.length === 0 ||
-    addrs.some((addr) => typeof addr !== "string" || addr === "")
-  ) {
-    throw new TypeError(
-      `Cannot create ${what} as 'addrs' must be a non-empty list of host:port: current value is ${
-        JSON.stringify(addrs)
-      }`,
-    );
-  }
+  checkAddrs(addrs, what);
   if (!(dialTimeoutMs > 0)) {
     throw new RangeError(
       `Cannot create ${what} as 'dialTimeoutMs' must be > 0: current value is ${dialTimeoutMs}`,
@@ -88,6 +80,8 @@ function connect(
   if (username !== "") etcdOptions.auth = { username, password };
   return { client: new Etcd3(etcdOptions), addr: addrs.join(","), timeoutMs: dialTimeoutMs };
 }
+
+const utf8 = new TextDecoder();
 
 /** Runs `call` but fails with a `TimeoutError` naming `addr` after `ms`. */
 async function within<T>(ms: number, addr: string, action: string, call: Promise<T>): Promise<T> {
@@ -184,7 +178,7 @@ export function createEtcdConfigSource(options: EtcdConfigSourceOptions = {}): C
 
   function watchKeys(changed: () => void, report: (err: unknown) => void): ChangeFeed {
     const onKey = (kv: { key: Uint8Array }) => {
-      if (isConfigFileName(new TextDecoder().decode(kv.key))) changed();
+      if (isConfigFileName(utf8.decode(kv.key))) changed();
     };
     const starting: Promise<Watcher | undefined> = client.watch().prefix(prefix).create().then(
       (etcdWatcher) => {

@@ -47,23 +47,19 @@ function pemText(key: string, option: string, what: string): string {
   }
 }
 
-/** A private key from PEM (PKCS#1, PKCS#8 or SEC1) or a PEM file. */
-export function loadPrivateKey(key: string, what: string): KeyObject {
-  try {
-    return createPrivateKey(pemText(key, "privateKey", what));
-  } catch (err) {
-    if (err instanceof TypeError && err.message.startsWith("Cannot create")) throw err;
-    throw new TypeError(`Cannot create ${what} as 'privateKey' is not a valid private key`, { cause: err });
-  }
-}
+const KEY_KINDS = {
+  privateKey: { create: createPrivateKey, noun: "private key" },
+  publicKey: { create: createPublicKey, noun: "public key" },
+} as const;
 
-/** A public key from PEM (SPKI or PKCS#1) or a PEM file. */
-export function loadPublicKey(key: string, what: string): KeyObject {
+/** A private key from PEM (PKCS#1, PKCS#8 or SEC1) or a public key (SPKI or PKCS#1), inline or in a file. */
+function loadKey(option: keyof typeof KEY_KINDS, key: string, what: string): KeyObject {
+  const text = pemText(key, option, what);
+  const { create, noun } = KEY_KINDS[option];
   try {
-    return createPublicKey(pemText(key, "publicKey", what));
+    return create(text);
   } catch (err) {
-    if (err instanceof TypeError && err.message.startsWith("Cannot create")) throw err;
-    throw new TypeError(`Cannot create ${what} as 'publicKey' is not a valid public key`, { cause: err });
+    throw new TypeError(`Cannot create ${what} as '${option}' is not a valid ${noun}`, { cause: err });
   }
 }
 
@@ -77,8 +73,8 @@ export function loadKeys(
   if (publicKey === undefined && privateKey === undefined) {
     throw new TypeError(`Cannot create ${what} as neither 'publicKey' nor 'privateKey' is given`);
   }
-  const priv = privateKey === undefined ? undefined : loadPrivateKey(privateKey, what);
-  const pub = publicKey === undefined ? createPublicKey(priv!) : loadPublicKey(publicKey, what);
+  const priv = privateKey === undefined ? undefined : loadKey("privateKey", privateKey, what);
+  const pub = publicKey === undefined ? createPublicKey(priv!) : loadKey("publicKey", publicKey, what);
   for (const key of [pub, priv]) {
     if (key && key.asymmetricKeyType !== type) {
       throw new TypeError(
@@ -87,6 +83,11 @@ export function loadKeys(
     }
   }
   return { publicKey: pub, privateKey: priv };
+}
+
+/** The size of an RSA key's modulus, in bytes: the length of each ciphertext block and signature. */
+export function modulusBytes(key: KeyObject): number {
+  return Math.ceil(key.asymmetricKeyDetails!.modulusLength! / 8);
 }
 
 /** Bytes from a string (UTF-8) or bytes. */

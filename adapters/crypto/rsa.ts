@@ -11,8 +11,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { constants, type KeyObject, privateDecrypt, publicEncrypt, sign, verify } from "node:crypto";
-import { bytesOf, type HashName, hashOf, loadKeys } from "./_key.ts";
+import { constants, privateDecrypt, publicEncrypt, sign, verify } from "node:crypto";
+import { bytesOf, type HashName, hashOf, loadKeys, modulusBytes } from "./_key.ts";
 import type { Encryptor, Signer } from "./types.ts";
 
 export type { HashName } from "./_key.ts";
@@ -63,7 +63,7 @@ export function createRsaEncryptor(options: RsaEncryptorOptions): Encryptor {
   }
   const digest = hashOf(hash, what);
   const keys = loadKeys(publicKey, privateKey, what, "rsa");
-  const keyBytes = Math.ceil(keys.publicKey.asymmetricKeyDetails!.modulusLength! / 8);
+  const keyBytes = modulusBytes(keys.publicKey);
   const maxBlock = padding === "OAEP" ? keyBytes - 2 * digest.bytes - 2 : keyBytes - 11;
   if (maxBlock < 1) {
     throw new RangeError(
@@ -79,20 +79,22 @@ export function createRsaEncryptor(options: RsaEncryptorOptions): Encryptor {
   const oaep = padding === "OAEP"
     ? { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: digest.node, oaepLabel: bytesOf(label) }
     : { padding: constants.RSA_PKCS1_PADDING };
+  // The key options of every block, built once rather than per block.
+  const sealing = { key: keys.publicKey, ...oaep };
+  const opening = keys.privateKey && { key: keys.privateKey, ...oaep };
 
   function encrypt(data: Uint8Array): Uint8Array {
     const blocks = Math.ceil(data.length / block);
     const out = new Uint8Array(blocks * keyBytes);
     for (let i = 0; i < blocks; i++) {
       const chunk = data.subarray(i * block, Math.min((i + 1) * block, data.length));
-      out.set(publicEncrypt({ key: keys.publicKey, ...oaep }, chunk), i * keyBytes);
+      out.set(publicEncrypt(sealing, chunk), i * keyBytes);
     }
     return out;
   }
 
   function decrypt(data: Uint8Array): Uint8Array {
-    const key: KeyObject | undefined = keys.privateKey;
-    if (!key) throw new TypeError(`Cannot decrypt with ${what} as no 'privateKey' was given`);
+    if (!opening) throw new TypeError(`Cannot decrypt with ${what} as no 'privateKey' was given`);
     if (data.length % keyBytes !== 0) {
       throw new RangeError(
         `Cannot decrypt with ${what} as the data length must be a multiple of ${keyBytes}: current value is ${data.length}`,
@@ -101,7 +103,7 @@ export function createRsaEncryptor(options: RsaEncryptorOptions): Encryptor {
     const parts: Buffer[] = [];
     for (let off = 0; off < data.length; off += keyBytes) {
       try {
-        parts.push(privateDecrypt({ key, ...oaep }, data.subarray(off, off + keyBytes)));
+        parts.push(privateDecrypt(opening, data.subarray(off, off + keyBytes)));
       } catch (err) {
         throw new Error(
           `Cannot decrypt with ${what}: block ${off / keyBytes} does not match the key or padding`,
@@ -150,7 +152,7 @@ export function createRsaSigner(options: RsaSignerOptions): Signer {
   }
   const digest = hashOf(hash, what);
   const keys = loadKeys(publicKey, privateKey, what, "rsa");
-  const keyBytes = Math.ceil(keys.publicKey.asymmetricKeyDetails!.modulusLength! / 8);
+  const keyBytes = modulusBytes(keys.publicKey);
   if (padding === "PSS" && keyBytes < 2 * digest.bytes + 2) {
     throw new RangeError(
       `Cannot create ${what} as a ${keyBytes * 8}-bit key is too small for PSS with ${hash}`,
@@ -159,15 +161,17 @@ export function createRsaSigner(options: RsaSignerOptions): Signer {
   const pss = padding === "PSS"
     ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
     : { padding: constants.RSA_PKCS1_PADDING };
+  const signing = keys.privateKey && { key: keys.privateKey, ...pss };
+  const verifying = { key: keys.publicKey, ...pss };
 
   function signData(data: Uint8Array): Uint8Array {
-    if (!keys.privateKey) throw new TypeError(`Cannot sign with ${what} as no 'privateKey' was given`);
-    return new Uint8Array(sign(digest.node, data, { key: keys.privateKey, ...pss }));
+    if (!signing) throw new TypeError(`Cannot sign with ${what} as no 'privateKey' was given`);
+    return new Uint8Array(sign(digest.node, data, signing));
   }
 
   function verifyData(data: Uint8Array, signature: Uint8Array): boolean {
     try {
-      return verify(digest.node, data, { key: keys.publicKey, ...pss }, signature);
+      return verify(digest.node, data, verifying, signature);
     } catch {
       return false;
     }

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { ClosedError } from "../../core/errors.ts";
-import { errorMessage } from "../../core/errors.ts";
+import { ClosedError, errorMessage } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { Event, EventHandler, EventPayload } from "./types.ts";
 

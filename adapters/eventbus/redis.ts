@@ -13,8 +13,8 @@ import {
   closeRedis,
   connectRedisPair,
   DEFAULT_REDIS_ADDRS,
+  redisCommand,
   type RedisConnectionOptions,
-  redisError,
   validateRedisOptions,
 } from "../_redis.ts";
 import { checkTopic, encodeEvent, makeEvent, TopicTable } from "./_event.ts";
@@ -68,27 +68,15 @@ export async function createRedisEventBus(options: RedisEventBusOptions = {}): P
     checkTopic(topic, "publish event");
     table.checkOpen("publish event");
     const text = encodeEvent(makeEvent(topic, payload));
-    try {
-      await pub.publish(channelOf(topic), text);
-    } catch (err) {
-      throw redisError(err, `publish event on topic "${topic}"`, addrs);
-    }
+    await redisCommand(`publish event on topic "${topic}"`, addrs, () => pub.publish(channelOf(topic), text));
   }
 
   async function open(topic: string): Promise<void> {
-    try {
-      await sub.subscribe(channelOf(topic));
-    } catch (err) {
-      throw redisError(err, `subscribe to topic "${topic}"`, addrs);
-    }
+    await redisCommand(`subscribe to topic "${topic}"`, addrs, () => sub.subscribe(channelOf(topic)));
   }
 
   async function shut(topic: string): Promise<void> {
-    try {
-      await sub.unsubscribe(channelOf(topic));
-    } catch (err) {
-      throw redisError(err, `unsubscribe from topic "${topic}"`, addrs);
-    }
+    await redisCommand(`unsubscribe from topic "${topic}"`, addrs, () => sub.unsubscribe(channelOf(topic)));
   }
 
   async function close(): Promise<void> {

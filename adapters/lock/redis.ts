@@ -9,8 +9,8 @@ import {
   closeRedis,
   connectRedis,
   DEFAULT_REDIS_ADDRS,
+  redisCommand,
   type RedisConnectionOptions,
-  redisError,
   validateRedisOptions,
 } from "../_redis.ts";
 import { buildLockMaker, type LockOptions, type LockStore, validateLockOptions } from "./_lock.ts";
@@ -51,27 +51,24 @@ export async function createRedisLockMaker(options: RedisLockOptions = {}): Prom
   const settings = validateLockOptions(options, "redis lock", logger);
   const client = await connectRedis(options, "redis lock", "lock", logger);
   const store: LockStore = {
-    tryAcquire: async (key, token, expirationMs) => {
-      try {
-        return (await client.set(key, token, "PX", Math.ceil(expirationMs), "NX")) === "OK";
-      } catch (err) {
-        throw redisError(err, `acquire lock "${key}"`, addrs);
-      }
-    },
-    renew: async (key, token, expirationMs) => {
-      try {
-        return Number(await client.eval(RENEW_SCRIPT, 1, key, token, Math.ceil(expirationMs))) === 1;
-      } catch (err) {
-        throw redisError(err, `renew lock "${key}"`, addrs);
-      }
-    },
-    release: async (key, token) => {
-      try {
-        return Number(await client.eval(RELEASE_SCRIPT, 1, key, token)) === 1;
-      } catch (err) {
-        throw redisError(err, `release lock "${key}"`, addrs);
-      }
-    },
+    tryAcquire: (key, token, expirationMs) =>
+      redisCommand(
+        `acquire lock "${key}"`,
+        addrs,
+        async () => (await client.set(key, token, "PX", Math.ceil(expirationMs), "NX")) === "OK",
+      ),
+    renew: (key, token, expirationMs) =>
+      redisCommand(
+        `renew lock "${key}"`,
+        addrs,
+        async () => Number(await client.eval(RENEW_SCRIPT, 1, key, token, Math.ceil(expirationMs))) === 1,
+      ),
+    release: (key, token) =>
+      redisCommand(
+        `release lock "${key}"`,
+        addrs,
+        async () => Number(await client.eval(RELEASE_SCRIPT, 1, key, token)) === 1,
+      ),
     close: () => closeRedis(client),
   };
   return buildLockMaker(store, settings, "redis lock");

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { LogRecord } from "../../core/logger.ts";
+import type { LogRecord, LogSink } from "../../core/logger.ts";
 
 /** Default records per request. */
 export const DEFAULT_LOG_BATCH_SIZE = 256;
@@ -51,6 +51,16 @@ export interface SinkStats {
   failed: number;
 }
 
+/** A cloud log sink: a {@linkcode LogSink} that can be flushed and reports what it counted. */
+export interface CloudLogSink extends LogSink {
+  /** Sends every queued record now. */
+  flush(): Promise<void>;
+  /** Sends what is queued and stops. */
+  close(): Promise<void>;
+  /** Records sent, dropped (queue full) and failed (request failed for good). */
+  readonly stats: SinkStats;
+}
+
 /** One HTTP request, built per batch. */
 export interface PreparedRequest {
   url: string;
@@ -71,8 +81,36 @@ function defaultOnError(err: Error): void {
   }
 }
 
+/** Throws unless every value of `required` is a non-empty string; `what` names the sink. */
+export function checkRequiredStrings(what: string, required: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(required)) {
+    if (typeof value !== "string" || value === "") {
+      throw new TypeError(
+        `Cannot create ${what} as '${name}' must be a non-empty string: current value is ${value}`,
+      );
+    }
+  }
+}
+
+/** A {@linkcode CloudLogSink} that queues records and posts each batch as `prepare` builds the request. */
+export function createCloudLogSink(
+  what: string,
+  options: BatchOptions,
+  prepare: (records: LogRecord[]) => PreparedRequest | Promise<PreparedRequest>,
+): CloudLogSink {
+  const batcher = new HttpBatcher(what, options, prepare);
+  return {
+    write: (record: LogRecord) => batcher.push(record),
+    flush: () => batcher.flush(),
+    close: () => batcher.close(),
+    get stats() {
+      return batcher.stats;
+    },
+  };
+}
+
 /** The queue of a cloud log sink. */
-export class HttpBatcher {
+class HttpBatcher {
   readonly stats: SinkStats = { sent: 0, dropped: 0, failed: 0 };
   #queue: LogRecord[] = [];
   #sending: Promise<void> | undefined;

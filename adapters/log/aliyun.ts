@@ -19,14 +19,15 @@
  * @module
  */
 import { createHash, createHmac } from "node:crypto";
-import type { LogRecord, LogSink } from "../../core/logger.ts";
+import type { LogRecord } from "../../core/logger.ts";
 import { ProtoWriter } from "./_protobuf.ts";
 import {
   type BatchOptions,
-  HttpBatcher,
+  checkRequiredStrings,
+  type CloudLogSink,
+  createCloudLogSink,
   type PreparedRequest,
   recordFields,
-  type SinkStats,
 } from "./_http_batcher.ts";
 
 export {
@@ -37,7 +38,7 @@ export {
   DEFAULT_LOG_RETRY_DELAY_MS,
   DEFAULT_LOG_TIMEOUT_MS,
 } from "./_http_batcher.ts";
-export type { BatchOptions, SinkStats } from "./_http_batcher.ts";
+export type { BatchOptions, CloudLogSink, SinkStats } from "./_http_batcher.ts";
 
 /** Options of {@linkcode createAliyunSink}: due's `log.aliyun` keys plus queue settings. */
 export interface AliyunSinkOptions extends BatchOptions {
@@ -55,16 +56,6 @@ export interface AliyunSinkOptions extends BatchOptions {
   topic?: string;
   /** Log source (usually the host). @default "" */
   source?: string;
-}
-
-/** A cloud log sink: a {@linkcode LogSink} that can be flushed and reports what it counted. */
-export interface CloudLogSink extends LogSink {
-  /** Sends every queued record now. */
-  flush(): Promise<void>;
-  /** Sends what is queued and stops. */
-  close(): Promise<void>;
-  /** Records sent, dropped (queue full) and failed (request failed for good). */
-  readonly stats: SinkStats;
 }
 
 /** Encodes records as an SLS `LogGroup`. */
@@ -122,13 +113,7 @@ export function signSlsRequest(
 export function createAliyunSink(options: AliyunSinkOptions): CloudLogSink {
   const { endpoint, accessKeyId, accessKeySecret, project, logstore, topic = "", source = "" } = options;
   const what = "aliyun log sink";
-  for (const [name, value] of Object.entries({ endpoint, accessKeyId, accessKeySecret, project, logstore })) {
-    if (typeof value !== "string" || value === "") {
-      throw new TypeError(
-        `Cannot create ${what} as '${name}' must be a non-empty string: current value is ${value}`,
-      );
-    }
-  }
+  checkRequiredStrings(what, { endpoint, accessKeyId, accessKeySecret, project, logstore });
   const resource = `/logstores/${encodeURIComponent(logstore)}/shards/lb`;
   const base = endpoint.includes("://") ? endpoint.replace(/\/+$/, "") : `https://${project}.${endpoint}`;
 
@@ -148,13 +133,5 @@ export function createAliyunSink(options: AliyunSinkOptions): CloudLogSink {
     return { url: base + resource, headers, body };
   }
 
-  const batcher = new HttpBatcher(what, options, prepare);
-  return {
-    write: (record: LogRecord) => batcher.push(record),
-    flush: () => batcher.flush(),
-    close: () => batcher.close(),
-    get stats() {
-      return batcher.stats;
-    },
-  } satisfies CloudLogSink;
+  return createCloudLogSink(what, options, prepare);
 }

@@ -21,10 +21,16 @@
 import { createHash, createHmac } from "node:crypto";
 import type { LogRecord } from "../../core/logger.ts";
 import { ProtoWriter } from "./_protobuf.ts";
-import { type BatchOptions, HttpBatcher, type PreparedRequest, recordFields } from "./_http_batcher.ts";
-import type { CloudLogSink } from "./aliyun.ts";
+import {
+  type BatchOptions,
+  checkRequiredStrings,
+  type CloudLogSink,
+  createCloudLogSink,
+  type PreparedRequest,
+  recordFields,
+} from "./_http_batcher.ts";
 
-export type { CloudLogSink } from "./aliyun.ts";
+export type { CloudLogSink } from "./_http_batcher.ts";
 
 /** Default validity of a request signature. */
 export const DEFAULT_CLS_SIGNATURE_TTL_MS = 300_000;
@@ -114,13 +120,7 @@ export function createTencentSink(options: TencentSinkOptions): CloudLogSink {
   const { endpoint, accessKeyId, accessKeySecret, topicId, source = "" } = options;
   const { signatureTtlMs = DEFAULT_CLS_SIGNATURE_TTL_MS } = options;
   const what = "tencent log sink";
-  for (const [name, value] of Object.entries({ endpoint, accessKeyId, accessKeySecret, topicId })) {
-    if (typeof value !== "string" || value === "") {
-      throw new TypeError(
-        `Cannot create ${what} as '${name}' must be a non-empty string: current value is ${value}`,
-      );
-    }
-  }
+  checkRequiredStrings(what, { endpoint, accessKeyId, accessKeySecret, topicId });
   if (!(signatureTtlMs >= 1_000)) {
     throw new RangeError(
       `Cannot create ${what} as 'signatureTtlMs' must be >= 1000: current value is ${signatureTtlMs}`,
@@ -156,13 +156,5 @@ export function createTencentSink(options: TencentSinkOptions): CloudLogSink {
     };
   }
 
-  const batcher = new HttpBatcher(what, options, prepare);
-  return {
-    write: (record: LogRecord) => batcher.push(record),
-    flush: () => batcher.flush(),
-    close: () => batcher.close(),
-    get stats() {
-      return batcher.stats;
-    },
-  } satisfies CloudLogSink;
+  return createCloudLogSink(what, options, prepare);
 }

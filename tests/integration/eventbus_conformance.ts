@@ -184,7 +184,8 @@ export function runEventBusConformance(options: EventBusConformanceOptions): voi
       await bus.publish("t", "seen");
       await later.waitFor(1, timeoutMs);
       assertEquals(first.events.length + second.events.length, 0);
-      assertEquals(later.payloads().at(-1), "seen");
+      // "lost" was published while the topic had no subscription: nobody gets it, not even a later handler.
+      assertEquals(later.payloads(), ["seen"]);
     } finally {
       await bus.close();
     }

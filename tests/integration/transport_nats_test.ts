@@ -335,10 +335,17 @@ Deno.test({
       const fake = new FakeMeshLink("m1");
       const unserve = await server.serve(["rank"], fake);
       const pending = client.caller().call("rank", "stall", new Uint8Array(0), "json");
+      pending.catch(() => {}); // awaited below; if an assertion fails first, it reports, not this rejection
       while (fake.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
-      const stopping = unserve();
+      let unserved = false;
+      const stopping = unserve().then(() => (unserved = true));
+      // Draining the subscription takes a round trip; an unserve() that did not wait for the call resolves now.
+      await new Promise((r) => setTimeout(r, 200));
+      assertEquals(unserved, false, "unserve() resolved while a call was in flight");
+      assertEquals(server.stats.served, 0);
       fake.release();
       await stopping;
+      assertEquals(server.stats.served, 1, "the call was answered before unserve() resolved");
       assertEquals(text.decode(await pending), "late");
     }),
 });

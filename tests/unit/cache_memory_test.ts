@@ -23,6 +23,22 @@ Deno.test("createMemoryCache() expires entries by the injected clock", async () 
   }
 });
 
+Deno.test("createMemoryCache() getSet() keeps a loaded value at least minExpirationMs, at most maxExpirationMs", async () => {
+  for (let run = 0; run < 20; run++) {
+    let t = 1_000;
+    const cache = createMemoryCache({ now: () => t, minExpirationMs: 1_000, maxExpirationMs: 2_000 });
+    try {
+      assertEquals(await cache.getSet("v", () => "x"), "x");
+      t += 999;
+      assertEquals(await cache.get("v"), "x", "expired before minExpirationMs");
+      t += 1_001;
+      assertEquals(await cache.get("v"), undefined, "still there at maxExpirationMs");
+    } finally {
+      await cache.close();
+    }
+  }
+});
+
 Deno.test("createMemoryCache() evicts the oldest written entry past maxEntries", async () => {
   const cache = createMemoryCache({ maxEntries: 2 });
   try {

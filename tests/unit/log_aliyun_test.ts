@@ -96,13 +96,14 @@ Deno.test("createAliyunSink() posts a signed protobuf LogGroup to the logstore",
   }
 });
 
-Deno.test("createAliyunSink() sends full batches at once and the rest on its interval", async () => {
+Deno.test("createAliyunSink() sends a full batch at once, in order, without waiting for its interval", async () => {
   const receiver = recordingHttpReceiver();
+  // An interval far beyond the test: only a full batch can make the sink post.
   const sink = createAliyunSink({
     endpoint: receiver.url,
     ...credentials,
     batchSize: 2,
-    flushIntervalMs: 100,
+    flushIntervalMs: 60_000,
   });
   try {
     for (let i = 0; i < 5; i++) sink.write(record(`m${i}`));
@@ -115,6 +116,21 @@ Deno.test("createAliyunSink() sends full batches at once and the rest on its int
       (LogGroup.decode(r.body) as unknown as DecodedGroup).Logs.map((l) => l.Contents[1].Value)
     );
     assertEquals(msgs, ["m0", "m1", "m2", "m3", "m4"]);
+  } finally {
+    await sink.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("createAliyunSink() sends a partial batch on its interval", async () => {
+  const receiver = recordingHttpReceiver();
+  const sink = createAliyunSink({ endpoint: receiver.url, ...credentials, flushIntervalMs: 50 });
+  try {
+    sink.write(record("alone"));
+    // One record of a 256-record batch, no flush(): only the interval can send it.
+    await receiver.waitFor(1, 2_000);
+    const group = LogGroup.decode(receiver.requests[0].body) as unknown as DecodedGroup;
+    assertEquals(group.Logs.map((l) => l.Contents[1].Value), ["alone"]);
   } finally {
     await sink.close();
     await receiver.close();

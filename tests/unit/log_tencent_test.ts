@@ -99,6 +99,8 @@ Deno.test("createTencentSink() close() sends what is queued", async () => {
   try {
     sink.write(record("a"));
     sink.write(record("b"));
+    // Give a sink that posted at once the time to reach the receiver: nothing may arrive before close().
+    await new Promise((r) => setTimeout(r, 100));
     assertEquals(receiver.requests.length, 0);
     await sink.close();
     assertEquals(receiver.requests.length, 1);
