@@ -12,7 +12,7 @@
 
 import { createJsonCodec } from "../adapters/codec/json.ts";
 import type { Codec } from "../adapters/codec/types.ts";
-import { ClosedError, DueError, ErrorCode, TimeoutError } from "../core/errors.ts";
+import { ClosedError, DueError, ErrorCode, errorMessage, TimeoutError } from "../core/errors.ts";
 import { FeedResult, FrameReader } from "../core/frame_reader.ts";
 import {
   createPacketFormat,
@@ -234,7 +234,7 @@ export class Client {
       encryptor,
     } = options;
     this.#encryptor = encryptor;
-    this.format = createPacketFormat(definedOnly({ byteOrder, routeBytes, seqBytes, bufferBytes }));
+    this.format = createPacketFormat({ byteOrder, routeBytes, seqBytes, bufferBytes });
     checkDuration("timeoutMs", timeoutMs, false);
     checkDuration("connectTimeoutMs", connectTimeoutMs, false);
     checkDuration("heartbeatIntervalMs", heartbeatIntervalMs, true);
@@ -631,7 +631,7 @@ export class Client {
       );
     } catch (err) {
       if (abort.signal.aborted) throw abort.signal.reason;
-      throw new DueError(ErrorCode.Unavailable, `Cannot connect to ${this.addr}: ${messageOf(err)}`, {
+      throw new DueError(ErrorCode.Unavailable, `Cannot connect to ${this.addr}: ${errorMessage(err)}`, {
         addr: this.addr,
         cause: err,
       });
@@ -798,7 +798,7 @@ export class Client {
         new DueError(
           ErrorCode.InvalidPacket,
           `Cannot read packet from ${this.addr}: ${
-            messageOf(err)
+            errorMessage(err)
           }; do the packet options match the server's?`,
           { addr: this.addr, cause: err },
         ),
@@ -842,7 +842,7 @@ export class Client {
       this.#reportError(
         new DueError(
           ErrorCode.InvalidPacket,
-          `Cannot decode push on route ${message.route} with codec ${this.codec.name}: ${messageOf(err)}`,
+          `Cannot decode push on route ${message.route} with codec ${this.codec.name}: ${errorMessage(err)}`,
           { addr: this.addr, route: message.route, cause: err },
         ),
       );
@@ -943,15 +943,6 @@ function listen<H>(handlers: H[], handler: H): () => void {
 function remove<H>(handlers: H[], handler: H): void {
   const i = handlers.indexOf(handler);
   if (i >= 0) handlers.splice(i, 1);
-}
-
-/** `options` without its `undefined` values, which `createPacketFormat` would take as set. */
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 const MAX_TIMER_MS = 0x7fff_ffff;

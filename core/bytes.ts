@@ -72,7 +72,7 @@ export function utf8Length(text: string): number {
  * Writes `text` as UTF-8 at `off` of `out`, which must have room for {@linkcode utf8Length} bytes. Returns the
  * bytes written. Lone surrogates become U+FFFD, as with `TextEncoder`.
  */
-export function utf8Write(text: string, out: Uint8Array, off: number): number {
+function utf8Write(text: string, out: Uint8Array, off: number): number {
   if (text.length > JS_ENCODE_MAX) return encoder.encodeInto(text, out.subarray(off)).written;
   let p = off;
   for (let i = 0; i < text.length; i++) {

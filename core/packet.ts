@@ -55,7 +55,7 @@ export interface PacketFormat extends Readonly<PacketOptions> {
   readonly dataHeaderBytes: number;
   /** Largest `size` field accepted: `dataHeaderBytes + bufferBytes` (heartbeats are smaller). */
   readonly maxSize: number;
-  /** Smallest and largest route that fits. */
+  /** Smallest route that fits. */
   readonly minRoute: number;
   /** Largest route that fits. */
   readonly maxRoute: number;
@@ -146,7 +146,7 @@ export function writeU32(buf: Uint8Array, off: number, value: number, little: bo
 }
 
 /** Reads a signed integer of 1, 2 or 4 bytes. */
-export function readInt(buf: Uint8Array, off: number, bytes: number, little: boolean): number {
+function readInt(buf: Uint8Array, off: number, bytes: number, little: boolean): number {
   switch (bytes) {
     case 1:
       return (buf[off] << 24) >> 24;
@@ -164,7 +164,7 @@ export function readInt(buf: Uint8Array, off: number, bytes: number, little: boo
 }
 
 /** Writes a signed integer of 1, 2 or 4 bytes (the caller checks the range). */
-export function writeInt(buf: Uint8Array, off: number, value: number, bytes: number, little: boolean): void {
+function writeInt(buf: Uint8Array, off: number, value: number, bytes: number, little: boolean): void {
   switch (bytes) {
     case 1:
       buf[off] = value;
@@ -302,7 +302,7 @@ export function writeDataHeader(
 }
 
 /** Throws a `RangeError` when `route`, `seq` or a payload of `payloadBytes` does not fit the format. */
-export function checkMessage(format: PacketFormat, route: number, seq: number, payloadBytes: number): void {
+function checkMessage(format: PacketFormat, route: number, seq: number, payloadBytes: number): void {
   if (!Number.isInteger(route) || route < format.minRoute || route > format.maxRoute) {
     throw new RangeError(
       `Cannot pack message as 'route' must be an integer in [${format.minRoute}, ${format.maxRoute}]: current value is ${route}`,

@@ -63,9 +63,6 @@ class Lru<V> {
   get size(): number {
     return this.#map.size;
   }
-  has(key: number): boolean {
-    return this.#map.has(key);
-  }
   /** The value, marked as recently used. */
   use(key: number): V | undefined {
     const value = this.#map.get(key);

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { ClosedError } from "../../core/errors.ts";
+import { ClosedError, errorMessage } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
 import type { DueConfig } from "../../config/schema.ts";
 import { checkPrefix } from "../_options.ts";
@@ -114,6 +114,7 @@ export async function createRedisLocator(options: RedisLocatorOptions = {}): Pro
   validateRedisOptions(options, "redis locator");
   checkPrefix(prefix, "redis locator");
   const keys = redisLocatorKeys(prefix);
+  const channels = { gate: keys.channel("gate"), node: keys.channel("node") };
   const addr = addrs.join(",");
   const [client, sub] = await connectRedisPair(options, "redis locator", ["locate", "locate-sub"], logger);
   const run = (name: string, lua: string, numberOfKeys: number): ScriptRunner => {
@@ -192,7 +193,7 @@ export async function createRedisLocator(options: RedisLocatorOptions = {}): Pro
     return write(
       uid,
       `${action} ${gid} of uid ${uid}`,
-      () => script(keys.gate(uid), gid, keys.channel("gate"), event),
+      () => script(keys.gate(uid), gid, channels.gate, event),
     );
   }
 
@@ -207,7 +208,7 @@ export async function createRedisLocator(options: RedisLocatorOptions = {}): Pro
     return write(
       uid,
       `${action} ${name} ${nid} of uid ${uid}`,
-      () => script(keys.node(uid), name, nid, keys.channel("node"), event),
+      () => script(keys.node(uid), name, nid, channels.node, event),
     );
   }
 
@@ -244,11 +245,7 @@ export async function createRedisLocator(options: RedisLocatorOptions = {}): Pro
   // --- watching -------------------------------------------------------------------------------------------
 
   sub.on("message", (channel: string, message: string) => {
-    const kind = channel === keys.channel("gate")
-      ? "gate"
-      : channel === keys.channel("node")
-      ? "node"
-      : undefined;
+    const kind = channel === channels.gate ? "gate" : channel === channels.node ? "node" : undefined;
     if (kind === undefined) return;
     const event = decodeLocateEvent(message);
     if (!event) {
@@ -270,30 +267,34 @@ export async function createRedisLocator(options: RedisLocatorOptions = {}): Pro
     if (!lost || closed) return;
     lost = false;
     // ioredis subscribes again on its own; this SUBSCRIBE answers after it, so the channels are live again.
-    const channels = (["gate", "node"] as const).filter((k) => subscribed[k] > 0).map(keys.channel);
-    if (channels.length === 0) return;
-    sub.subscribe(...channels).then(
+    const live = (["gate", "node"] as const).filter((k) => subscribed[k] > 0).map((k) => channels[k]);
+    if (live.length === 0) return;
+    sub.subscribe(...live).then(
       () => {
         for (const w of watchers) if (!w.done) w.onReady?.();
       },
-      (err) => logger.warn("redis locator resubscribe failed", { addr, error: (err as Error).message }),
+      (err) => logger.warn("redis locator resubscribe failed", { addr, error: errorMessage(err) }),
     );
   });
 
   function subscribe(w: Watcher): void {
-    const fresh = w.kinds.filter((k) => subscribed[k]++ === 0).map(keys.channel);
-    const channels = fresh.length > 0 ? fresh : [keys.channel(w.kinds[0])];
+    const fresh = w.kinds.filter((k) => subscribed[k]++ === 0).map((k) => channels[k]);
+    const wanted = fresh.length > 0 ? fresh : [channels[w.kinds[0]]];
     // Re-subscribing a channel already subscribed is a no-op in Redis whose answer comes after every earlier
     // subscription's, so it also tells when the channels of this watcher are live.
-    sub.subscribe(...channels).then(
+    sub.subscribe(...wanted).then(
       () => !w.done && w.onReady?.(),
       (err) =>
-        logger.warn("redis locator subscribe failed", { addr, channels, error: (err as Error).message }),
+        logger.warn("redis locator subscribe failed", {
+          addr,
+          channels: wanted,
+          error: errorMessage(err),
+        }),
     );
   }
 
   function unsubscribe(w: Watcher): void {
-    const gone = w.kinds.filter((k) => --subscribed[k] === 0).map(keys.channel);
+    const gone = w.kinds.filter((k) => --subscribed[k] === 0).map((k) => channels[k]);
     if (gone.length > 0 && !closed) sub.unsubscribe(...gone).catch(() => {});
   }
 

@@ -25,6 +25,7 @@ import {
   DEFAULT_MAX_CONN_NUM,
   DEFAULT_WRITE_QUEUE_SIZE,
 } from "./types.ts";
+import { formatAddr } from "./_addr.ts";
 import type {
   Conn,
   ConnHandler,
@@ -122,14 +123,14 @@ export class ServerCore {
     return this.format.heartbeatTime ? encodeTimedHeartbeat(this.format, nowNs()) : this.#heartbeat;
   }
 
-  /** Whether one more connection may be accepted; counts and logs a refusal. */
-  admit(remoteAddr: string): boolean {
+  /** Whether one more connection from `remoteHost:remotePort` may be accepted; counts and logs a refusal. */
+  admit(remoteHost: string, remotePort: number): boolean {
     if (this.conns.size < this.maxConnNum) return true;
     this.stats.refused++;
     if (this.log.enabled("debug")) {
       this.log.debug("connection refused: maxConnNum reached", {
         network: this.network,
-        remote: remoteAddr,
+        remote: formatAddr(remoteHost, remotePort),
         maxConnNum: this.maxConnNum,
       });
     }
@@ -228,9 +229,7 @@ export abstract class BaseConn implements Conn {
     this.id = core.nextId();
     this.network = core.network;
     this.remoteIp = remoteHost;
-    this.remoteAddr = remoteHost.includes(":")
-      ? `[${remoteHost}]:${remotePort}`
-      : `${remoteHost}:${remotePort}`;
+    this.remoteAddr = formatAddr(remoteHost, remotePort);
     if (core.authorizeTimeoutMs > 0) this.#armAuthorize();
   }
 

@@ -108,7 +108,7 @@ export function createTcpServer(options: TcpServerOptions): NetworkServer {
     try {
       for await (const socket of l) {
         const remote = socket.remoteAddr as Deno.NetAddr;
-        if (!core.admit(formatAddr(remote.hostname, remote.port))) {
+        if (!core.admit(remote.hostname, remote.port)) {
           socket.close();
           continue;
         }

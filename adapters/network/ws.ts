@@ -46,11 +46,8 @@ class WsConn extends BaseConn {
       this.core.stats.ignoredFrames++;
       return;
     }
-    const frame = data instanceof Uint8Array
-      ? data
-      : Array.isArray(data)
-      ? new Uint8Array(Buffer.concat(data))
-      : new Uint8Array(data);
+    // `binaryType` stays ws's default, "nodebuffer": a binary message, fragmented or not, is one Buffer.
+    const frame = data as Buffer;
     if (this.checkFrame(frame)) this.receive(frame);
   }
 
@@ -117,7 +114,7 @@ export function createWsServer(options: WsServerOptions): NetworkServer {
       }
       return refuse(socket, "403 Forbidden");
     }
-    if (!core.admit(formatAddr(remoteHost, remotePort))) return refuse(socket, "503 Service Unavailable");
+    if (!core.admit(remoteHost, remotePort)) return refuse(socket, "503 Service Unavailable");
     wss!.handleUpgrade(req, socket, head, (ws) => core.add(new WsConn(core, ws, remoteHost, remotePort)));
   }
 

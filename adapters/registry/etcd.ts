@@ -128,7 +128,7 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions = {}): Pro
   const { timeoutMs = DEFAULT_ETCD_REGISTRY_TIMEOUT_MS, retryTimes = DEFAULT_ETCD_REGISTRY_RETRY_TIMES } =
     options;
   const { retryIntervalMs = DEFAULT_ETCD_REGISTRY_RETRY_INTERVAL_MS } = options;
-  const { logger = createLogger({ attrs: { component: "registry.etcd" } }) } = options;
+  const { logger: log = createLogger({ attrs: { component: "registry.etcd" } }) } = options;
   const what = "create etcd registry";
   if (!Array.isArray(addrs) || addrs.length === 0 || addrs.some((a) => typeof a !== "string" || a === "")) {
     fail(what, "'addrs' must be a non-empty array of host:port strings", addrs, TypeError);
@@ -163,7 +163,6 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions = {}): Pro
   };
   if (username !== "") etcdOptions.auth = { username, password };
   const client = new Etcd3(etcdOptions);
-  const log = logger;
 
   const closing = new AbortController();
   let closed = false;

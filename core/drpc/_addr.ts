@@ -6,7 +6,7 @@
  */
 
 /** The scheme of cluster link endpoints. */
-export const DRPC_SCHEME = "drpc:";
+const DRPC_SCHEME = "drpc:";
 
 /** A host and port. */
 export interface HostPort {

@@ -32,9 +32,9 @@ import {
 } from "./frames.ts";
 
 /** First back-off after a failed dial. */
-export const BACKOFF_MIN_MS = 5;
+const BACKOFF_MIN_MS = 5;
 /** Longest back-off between dials. */
-export const BACKOFF_MAX_MS = 1000;
+const BACKOFF_MAX_MS = 1000;
 
 /** States of a {@linkcode ClientConn}. */
 export const ConnState = {
@@ -112,7 +112,8 @@ export function responseError(frame: Uint8Array, addr: string): DueError {
   );
 }
 
-const parseHandshake: ParseResponse<void> = (frame, addr) => {
+/** Parses a response that carries only a code: OK, or the error it names (the Handshake's and most calls'). */
+export const parseOK: ParseResponse<void> = (frame, addr) => {
   if (responseCode(frame) !== Code.OK) throw responseError(frame, addr);
 };
 
@@ -383,7 +384,7 @@ export class ClientConn {
     const { self, handshakeTimeoutMs } = this.#settings;
     const answered = new Promise<unknown>((resolve, reject) => {
       const deadline = Date.now() + handshakeTimeoutMs;
-      this.#pending.set(1, { route: Route.Handshake, resolve, reject, parse: parseHandshake, deadline });
+      this.#pending.set(1, { route: Route.Handshake, resolve, reject, parse: parseOK, deadline });
     });
     const frame = encodeHandshake(1, self.kind, self.id);
     try {

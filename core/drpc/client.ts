@@ -25,7 +25,7 @@ import type { GateLink, MeshLink, NodeLink, Peer, PushOptions } from "../link.ts
 import { silentLogger } from "../logger.ts";
 import type { Logger } from "../logger.ts";
 import { formatAddr, parseHostPort } from "./_addr.ts";
-import { ClientConn, ConnState, responseError } from "./_client_conn.ts";
+import { ClientConn, ConnState, parseOK, responseError } from "./_client_conn.ts";
 import type { ConnOwner, ConnSettings, ParseResponse } from "./_client_conn.ts";
 import {
   BIND_BYTES,
@@ -144,10 +144,6 @@ function checkInteger(what: string, value: number, min: number): void {
     );
   }
 }
-
-const parseOK: ParseResponse<void> = (frame, addr) => {
-  if (responseCode(frame) !== Code.OK) throw responseError(frame, addr);
-};
 
 const parseTotal: ParseResponse<number> = (frame, addr) => {
   const total = responseCode(frame) === Code.OK ? responseTotal(frame) : -1;
@@ -418,8 +414,8 @@ export function createLinkClient(addr: string, self: Peer, options: LinkClientOp
     return undefined;
   }
 
-  async function total(route: number, encode: (seq: number) => Uint8Array): Promise<number> {
-    return await pool.call(route, encode, parseTotal);
+  function total(route: number, encode: (seq: number) => Uint8Array): Promise<number> {
+    return pool.call(route, encode, parseTotal);
   }
 
   const client: LinkClient = {

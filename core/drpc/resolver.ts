@@ -54,6 +54,12 @@ interface Entry {
   peers: Map<string, Peer>;
 }
 
+/** The `host:port` of a `drpc://` endpoint, as the pooled client is keyed by. */
+function endpointAddr(endpoint: string): string {
+  const { hostname, port } = parseEndpoint(endpoint);
+  return formatAddr(hostname, port);
+}
+
 function unavailable(what: string, instance: LinkInstance, err: unknown): DueError {
   return new DueError(
     ErrorCode.Unavailable,
@@ -98,8 +104,7 @@ export function createDrpcLinks(options: DrpcLinksOptions): DrpcLinks {
     if (closed) throw unavailable(what, instance, "the resolver is closed");
     let addr: string;
     try {
-      const { hostname, port } = parseEndpoint(instance.endpoint);
-      addr = formatAddr(hostname, port);
+      addr = endpointAddr(instance.endpoint);
     } catch (err) {
       throw unavailable(what, instance, err);
     }
@@ -140,8 +145,7 @@ export function createDrpcLinks(options: DrpcLinksOptions): DrpcLinks {
     release(instance) {
       let addr: string;
       try {
-        const { hostname, port } = parseEndpoint(instance.endpoint);
-        addr = formatAddr(hostname, port);
+        addr = endpointAddr(instance.endpoint);
       } catch {
         return; // never linked
       }

@@ -5,8 +5,9 @@
  * {@linkcode Peer} from the handshake, and answers calls (seq ≠ 0) with a code and body.
  *
  * Deliver and Push, the hot routes, are read in place; every other route goes through `decodeRequest`. Each
- * socket read is copied once into a private chunk, so client packets handed to the served object are views it
- * may keep (no copy per packet); a kept packet keeps its chunk alive.
+ * socket read is copied once into a private chunk, so the client packets and mesh call arguments handed to the
+ * served object are views it may keep (no copy per packet); a kept view keeps its chunk alive (the read, or the
+ * 64 KiB slab a small read was cut from).
  *
  * Longer than ~400 lines on purpose: one accepted connection's state and its dispatch of all 18 routes belong
  * together (each route is a few lines; splitting them from the connection that answers would spread one switch
@@ -270,15 +271,6 @@ class ServerLink {
     if (!this.#writer.send(frame)) this.#reject("write queue full", { queued: this.#writer.pendingBytes });
   }
 
-  /**
-   * Client bytes the served object may keep: a view of the frame, which lies in a chunk copied for this read (or
-   * in the framer's accumulator), never in the reused read buffer. A kept packet keeps its chunk alive: the read
-   * (at most `readBufferBytes`), or the 64 KiB slab a small read was cut from.
-   */
-  #own(frame: Uint8Array, off: number): Uint8Array {
-    return frame.subarray(off);
-  }
-
   #refuse(route: number, seq: number, why: string): void {
     const core = this.#core;
     core.stats.refused++;
@@ -315,7 +307,7 @@ class ServerLink {
       const cid = readI64(frame, FRAME_HEAD_BYTES), uid = readI64(frame, FRAME_HEAD_BYTES + 8);
       if (Number.isNaN(cid + uid)) return this.#malformed(route, seq);
       try {
-        node.deliver(peer, cid, uid, this.#own(frame, DELIVER_HEAD_BYTES));
+        node.deliver(peer, cid, uid, frame.subarray(DELIVER_HEAD_BYTES));
       } catch (err) {
         return this.#oneWayFailed(route, seq, err);
       }
@@ -330,7 +322,7 @@ class ServerLink {
       if ((kind !== 1 && kind !== 2) || Number.isNaN(target)) return this.#malformed(route, seq);
       const options = (frame[4] & HeaderBit.Disconnect) !== 0 ? DISCONNECT : undefined;
       try {
-        gate.push(kind, target, this.#own(frame, PUSH_HEAD_BYTES), options);
+        gate.push(kind, target, frame.subarray(PUSH_HEAD_BYTES), options);
       } catch (err) {
         return this.#oneWayFailed(route, seq, err);
       }
@@ -339,7 +331,7 @@ class ServerLink {
     }
     const request = decodeRequest(frame);
     if (request === undefined) return this.#malformed(route, seq);
-    this.#dispatch(request, frame, seq, peer);
+    this.#dispatch(request, seq, peer);
   };
 
   /** A one-way operation (Deliver, Push, Trigger) threw: counted, logged, and answered when it was acked. */
@@ -398,7 +390,7 @@ class ServerLink {
     }
   }
 
-  #dispatch(request: DrpcRequest, frame: Uint8Array, seq: number, peer: Peer): void {
+  #dispatch(request: DrpcRequest, seq: number, peer: Peer): void {
     const { gate, node, mesh } = this.#core.targets;
     const code = (route: number) => () => this.#respondCode(route, seq, Code.OK);
     switch (request.route) {
@@ -444,8 +436,7 @@ class ServerLink {
       }
       case Route.MeshCall: {
         if (mesh === undefined) return this.#refuse(request.route, seq, "no mesh served here");
-        const { service, method, codec } = request;
-        const args = request.args.slice();
+        const { service, method, codec, args } = request;
         const limit = this.#core.frameLimitBytes;
         return this.#settle(
           request.route,
@@ -507,8 +498,7 @@ class ServerLink {
           code(request.route),
         );
       case Route.Multicast: {
-        const { kind, targets } = request;
-        const packet = this.#own(frame, frame.length - request.packet.length);
+        const { kind, targets, packet } = request;
         const options = request.disconnect ? DISCONNECT : undefined;
         return this.#settle(
           request.route,
@@ -518,22 +508,20 @@ class ServerLink {
         );
       }
       case Route.Broadcast: {
-        const packet = this.#own(frame, frame.length - request.packet.length);
         const options = request.disconnect ? DISCONNECT : undefined;
         return this.#settle(
           request.route,
           seq,
-          () => gate.broadcast(request.kind, packet, options),
+          () => gate.broadcast(request.kind, request.packet, options),
           (total) => this.#respondTotal(Route.Broadcast, seq, total),
         );
       }
       case Route.Publish: {
-        const packet = this.#own(frame, frame.length - request.packet.length);
         const options = request.disconnect ? DISCONNECT : undefined;
         return this.#settle(
           request.route,
           seq,
-          () => gate.publish(request.channel, packet, options),
+          () => gate.publish(request.channel, request.packet, options),
           (total) => this.#respondTotal(Route.Publish, seq, total),
         );
       }

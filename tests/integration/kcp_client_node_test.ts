@@ -4,25 +4,12 @@
  * has no `node` platform): it keeps `node:*` imports, and the file never touches `Deno.*`.
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
+import { hasCommand } from "../_helpers/processes.ts";
 import { startLossyUdpRelay } from "../_helpers/lossy_udp_relay.ts";
 import { startMonolith } from "../_helpers/monolith.ts";
 import game from "../../examples/game/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url);
-
-async function hasNode(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("node", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
 
 const SCRIPT = `
 import { connectKcp } from "./client.mjs";
@@ -50,7 +37,7 @@ out.lossy = await session(lossy, 502);
 console.log(JSON.stringify(out));
 `;
 
-const nodeFound = await hasNode();
+const nodeFound = await hasCommand("node");
 if (!nodeFound) console.warn("kcp_client_node_test: skipping: `node` is not on PATH");
 
 Deno.test({

@@ -184,9 +184,16 @@ Deno.test("a KCP session that sends no heartbeat is closed as idle while one tha
       assertEquals(m.kcp!.stats.closed.idle, 1);
       assertEquals(await beating.request(1, { message: "alive" }), { message: "alive" });
       assert(beating.stats.heartbeatsReceived >= 5, `heartbeats ${beating.stats.heartbeatsReceived}`);
-      // The reaped session's key is quarantined: the silent client's next packets open nothing.
+      // The reaped session's key is quarantined, and the silent client's next packet (sn 1, no opener) is dropped
+      // when it arrives, opening nothing.
+      assertEquals(m.kcp!.quarantineCount, 1);
+      const stats = m.kcp!.kcpStats;
+      const dropped = stats.droppedUnknown + stats.droppedQuarantined;
       silent.send(1, { message: "late" });
-      await delay(100);
+      await waitFor(
+        () => stats.droppedUnknown + stats.droppedQuarantined > dropped,
+        "the late packet's drop",
+      );
       assertEquals(m.kcp!.sessionCount, 1);
       assertEquals(m.kcp!.kcpStats.sessionsOpened, 2);
     } finally {

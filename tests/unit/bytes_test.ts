@@ -22,10 +22,15 @@ const SAMPLES = [
 ];
 
 Deno.test("utf8Encode() writes exactly what TextEncoder writes", () => {
-  for (const text of SAMPLES) {
-    assertEquals([...utf8Encode(text)], [...new TextEncoder().encode(text)], JSON.stringify(text));
+  // Encoded back to back and compared only afterwards: the unused tail each encoding gives back to the slab must
+  // not overlap what it wrote, nor what the next allocation gets.
+  const encoded = SAMPLES.map((text) => utf8Encode(text));
+  const after = allocBytes(64).fill(0xee);
+  SAMPLES.forEach((text, i) => {
+    assertEquals([...encoded[i]], [...new TextEncoder().encode(text)], JSON.stringify(text));
     assertEquals(utf8Length(text), new TextEncoder().encode(text).length, JSON.stringify(text));
-  }
+  });
+  assertEquals([...after], new Array(64).fill(0xee));
 });
 
 Deno.test("utf8Decode() reads exactly what TextDecoder reads, malformed bytes included", () => {

@@ -4,23 +4,10 @@
  * `client/node.ts` never touches `Deno.*`, so the result is plain ESM that Node runs.
  */
 import { assert, assertEquals } from "../_helpers/assert.ts";
+import { hasCommand } from "../_helpers/processes.ts";
 import { startTcpServer, startWsServer } from "../_helpers/packet_server.ts";
 
 const ROOT = new URL("../../", import.meta.url);
-
-async function hasNode(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("node", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
 
 async function bundle(entry: string, platform: "deno" | "browser", out: string): Promise<string> {
   const { success, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -86,7 +73,7 @@ await ws.close();
 console.log(JSON.stringify(out));
 `;
 
-const nodeFound = await hasNode();
+const nodeFound = await hasCommand("node");
 if (!nodeFound) console.warn("client_node_test: skipping the Node run: `node` is not on PATH");
 
 Deno.test({

@@ -325,7 +325,9 @@ Deno.test("client closes with a reason when the server is silent for more than 2
     assertStringIncludes(info.reason, "2 × heartbeatIntervalMs (30 ms)");
     assertBetween(elapsed, 60, 2000);
     assertEquals(client.state, "closed");
-    assert(server.packets().length > 0, `expected more than 0: ${server.packets().length}`); // the client kept sending heartbeats
+    // The client kept sending heartbeats to the silent server until it gave up (one at 30 ms at least).
+    const beats = server.packets().filter((p) => p.kind === "heartbeat").length;
+    assert(beats >= 1, `heartbeats sent to the silent server: ${beats}`);
   } finally {
     await client.close();
     await server.close();
@@ -459,7 +461,9 @@ Deno.test("client reads replies, pushes and heartbeats that the server writes on
     assertEquals(pushes, ["p"]);
     await waitFor(() => times.length >= 1, "a heartbeat");
     assertEquals(times[0], timeNs);
-    assert(server.conns[0].chunks.length > 0, `expected more than 0: ${server.conns[0].chunks.length}`);
+    // Every packet came split over many reads; none was misframed, or the client would have closed.
+    assertEquals(client.state, "open");
+    assertEquals(client.stats.errors, 0);
   } finally {
     await client.close();
     await server.close();

@@ -12,6 +12,7 @@ import { DueError, ErrorCode } from "../../core/errors.ts";
 import { createInprocLinks } from "../../core/inproc_links.ts";
 import { InprocHub } from "../../core/link.ts";
 import type { NodeLink, Peer } from "../../core/link.ts";
+import type { LinkClient } from "../../core/drpc/client.ts";
 import { combineLinks, createDrpcLinks } from "../../core/drpc/resolver.ts";
 import { createLinkServer } from "../../core/drpc/server.ts";
 
@@ -152,10 +153,12 @@ Deno.test("combineLinks() sends inproc:// endpoints to the hub and drpc:// endpo
 Deno.test("close() of the resolver closes every client and later lookups throw", async () => {
   const server = createLinkServer({ addr: "127.0.0.1:0", kind: Kind.Node, id: "n1", node: createFakeNode() });
   const links = createDrpcLinks({ self: GATE, heartbeatIntervalMs: 0 });
-  const client = links.node({ id: "n1", endpoint: server.endpoint }, GATE);
+  const client = links.node({ id: "n1", endpoint: server.endpoint }, GATE) as LinkClient;
   await client.getState();
+  assertEquals(client.state, "up");
   await links.close();
   try {
+    assertEquals(client.state, "closed");
     assertEquals(links.clients().length, 0);
     assertThrows(
       () => links.gate({ id: "g", endpoint: server.endpoint }),

@@ -17,6 +17,8 @@ class FakeBackend implements Locator {
   readonly gates = new Map<number, string>();
   readonly nodes = new Map<number, Record<string, string>>();
   readonly reads = { gate: 0, nodes: 0 };
+  /** Calls of `close()`. */
+  closes = 0;
   /** When set, a lookup reads at once but answers only after this settles. */
   hold: Promise<void> | undefined;
   readonly #watchers = new Set<{ push: (e: LocateEvent) => void; onReady?: () => void; end: () => void }>();
@@ -93,8 +95,13 @@ class FakeBackend implements Locator {
       },
     };
   }
-  close() {
+  /** Ends every watch, as a backend that lost its subscription for good. */
+  endWatches(): void {
     for (const w of this.#watchers) w.end();
+  }
+  close() {
+    this.closes++;
+    this.endWatches();
     return Promise.resolve();
   }
 }
@@ -257,10 +264,18 @@ Deno.test("createCachedLocator() stops caching when the backend's watch ends, an
   await tick();
   backend.ready();
   assertEquals(cache.live, true);
-  await backend.close(); // ends the cache's watch
+  await backend.bindGate(1, "g1");
+  await cache.locateGate(1);
+  backend.endWatches();
   await tick();
   assertEquals(cache.live, false);
+  assertEquals(cache.stats.gates, 0, "the cache was not dropped");
+  await cache.locateGate(1);
+  await cache.locateGate(1);
+  assertEquals(backend.reads.gate, 3, "lookups were cached without a live watch");
+  assertEquals(backend.closes, 0);
   await cache.close();
+  assertEquals(backend.closes, 1);
 });
 
 Deno.test("createCachedLocator() rejects a maxEntries below 1", () => {

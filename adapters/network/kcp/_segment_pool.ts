@@ -40,7 +40,7 @@ export class Segment {
 }
 
 /** Spare segment data the process keeps for reuse, in bytes. */
-export const POOL_MAX_BYTES = 8 * 1024 * 1024;
+const POOL_MAX_BYTES = 8 * 1024 * 1024;
 
 const pool: Segment[] = [];
 let pooledBytes = 0;

@@ -203,7 +203,7 @@ export function createKcpServer(options: KcpServerOptions): KcpServer {
       heap.delete(session);
     },
     promote(session) {
-      if (!core.admit(session.remoteAddr)) {
+      if (!core.admit(session.remoteIp, session.remotePort)) {
         session.close(true, CloseReason.Server);
         return false;
       }
@@ -282,7 +282,7 @@ export function createKcpServer(options: KcpServerOptions): KcpServer {
       kcpStats.refusedPerIp++;
       return;
     }
-    if (!core.admit(formatAddr(ip, addr.port))) return;
+    if (!core.admit(ip, addr.port)) return;
     const t = now();
     const session = new KcpSession(core, host, addr, conv, t);
     table.add(session);
