@@ -101,6 +101,16 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** The acquire loop shared by the concurrent `acquire` calls of one lock object. */
+interface SharedAcquire {
+  /** Settles when the loop took the lock or gave up. */
+  done: Promise<void>;
+  /** Aborted when the last waiting caller's signal aborts. */
+  stop: AbortController;
+  /** Callers still waiting on `done`. */
+  waiters: number;
+}
+
 class StoreLock implements Lock {
   readonly name: string;
   #key: string;
@@ -112,7 +122,7 @@ class StoreLock implements Lock {
   #token: string | undefined;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
   #lastRenewed = 0;
-  #acquiring: Promise<void> | undefined;
+  #acquiring: SharedAcquire | undefined;
 
   constructor(
     name: string,
@@ -164,7 +174,7 @@ class StoreLock implements Lock {
     this.#checkOpen("acquire");
     if (this.held) return true;
     if (this.#acquiring) {
-      await this.#acquiring.catch(() => {});
+      await this.#acquiring.done.catch(() => {});
       return this.held;
     }
     return await this.#attempt();
@@ -177,17 +187,52 @@ class StoreLock implements Lock {
       return Promise.reject(err);
     }
     if (this.held) return Promise.resolve();
-    this.#acquiring ??= this.#acquireLoop(options.signal).finally(() => (this.#acquiring = undefined));
-    return this.#acquiring;
+    const shared = this.#acquiring ?? this.#startAcquire();
+    const { signal } = options;
+    if (!signal) {
+      shared.waiters++;
+      return shared.done;
+    }
+    if (signal.aborted) return Promise.reject(signal.reason);
+    shared.waiters++;
+    // Each caller stops waiting on its own signal; the shared loop stops only when no caller waits any more.
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        if (--shared.waiters === 0) shared.stop.abort(signal.reason);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      shared.done.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 
-  async #acquireLoop(signal?: AbortSignal): Promise<void> {
+  /** Starts the one acquire loop that every concurrent `acquire` of this object waits on. */
+  #startAcquire(): SharedAcquire {
+    const stop = new AbortController();
+    const shared: SharedAcquire = {
+      stop,
+      waiters: 0,
+      done: this.#acquireLoop(stop.signal).finally(() => {
+        if (this.#acquiring === shared) this.#acquiring = undefined;
+      }),
+    };
+    shared.done.catch(() => {}); // each caller gets the outcome through its own chain
+    this.#acquiring = shared;
+    return shared;
+  }
+
+  async #acquireLoop(signal: AbortSignal): Promise<void> {
     const { acquireIntervalMs, acquireMaxRetries, acquireTimeoutMs } = this.#settings;
     const deadline = Date.now() + acquireTimeoutMs;
     for (let retries = 0;; retries++) {
-      signal?.throwIfAborted();
+      signal.throwIfAborted();
       this.#checkOpen("acquire");
-      if (await this.#attempt()) return;
+      if (await this.#attempt()) {
+        if (!signal.aborted) return;
+        // Every caller gave up while the last attempt was in flight: nobody would release what it took.
+        await this.release();
+        signal.throwIfAborted();
+      }
       if (acquireMaxRetries > 0 && retries >= acquireMaxRetries) {
         throw new TimeoutError(
           `Cannot acquire lock "${this.name}": still held by another owner after ${acquireMaxRetries} retries`,

@@ -8,7 +8,10 @@
 
 /** Options of {@linkcode Lock.acquire}. */
 export interface AcquireOptions {
-  /** Stops waiting; `acquire` then rejects with the signal's reason. */
+  /**
+   * Stops this caller's wait; its `acquire` then rejects with the signal's reason. Concurrent `acquire` calls on
+   * one lock object share one retry loop, which stops (taking nothing) once every caller has stopped waiting.
+   */
   signal?: AbortSignal;
 }
 

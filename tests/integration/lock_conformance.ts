@@ -114,6 +114,42 @@ export function runLockConformance(options: LockConformanceOptions): void {
     await assertRejects(() => waiting, Error, "shutting down");
   });
 
+  test("acquire() callers of one lock object each stop on their own signal", async (maker) => {
+    const holder = maker.make("shared");
+    await holder.acquire();
+    const lock = maker.make("shared");
+    const impatient = new AbortController();
+    const patient = new AbortController();
+    const first = lock.acquire({ signal: impatient.signal });
+    const second = lock.acquire({ signal: patient.signal });
+    const third = lock.acquire();
+    impatient.abort(new Error("first caller gave up (expected by the test)"));
+    await assertRejects(() => first, Error, "first caller gave up");
+    await sleep(50);
+    assertEquals(lock.held, false);
+    assertEquals(await holder.release(), true);
+    await second;
+    await third;
+    assertEquals(lock.held, true);
+    assertEquals(await lock.release(), true);
+  });
+
+  test("acquire() takes nothing once every waiting caller has aborted", async (maker) => {
+    const holder = maker.make("abandoned");
+    await holder.acquire();
+    const lock = maker.make("abandoned");
+    const controllers = [new AbortController(), new AbortController()];
+    const waits = controllers.map((c) => lock.acquire({ signal: c.signal }));
+    for (const c of controllers) c.abort(new Error("gave up (expected by the test)"));
+    for (const wait of waits) await assertRejects(() => wait, Error, "gave up");
+    assertEquals(await holder.release(), true);
+    await sleep(100);
+    assertEquals(lock.held, false);
+    const other = maker.make("abandoned");
+    assertEquals(await other.tryAcquire(), true);
+    assertEquals(await other.release(), true);
+  });
+
   test("acquire() and tryAcquire() are idempotent while held", async (maker) => {
     const a = maker.make("same");
     await a.acquire();
