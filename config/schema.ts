@@ -264,7 +264,9 @@ export const dueSchema = s.object({
       retryInterval: s.duration("10s", "Wait between re-register attempts"),
     }, "etcd registry"),
     consul: s.object({
-      addr: s.string("127.0.0.1:8500", "Consul address, host:port"),
+      addr: s.string("127.0.0.1:8500", "Consul agent address, host:port or http(s) URL"),
+      token: s.string("", "ACL token sent as X-Consul-Token; empty = none"),
+      namespace: s.string("", "Prefix of the service names (<namespace>-node); empty = due's plain names"),
       healthCheck: s.bool(true, "Register an HTTP/TCP health check"),
       healthCheckInterval: s.int(10, "Health check interval in seconds (as in due)", { min: 1 }),
       healthCheckTimeout: s.int(5, "Health check timeout in seconds (as in due)", { min: 1 }),

@@ -14,4 +14,8 @@ export const REGISTRY_DRIVERS: Record<string, (options: Record<string, unknown>)
     const { createEtcdRegistry, etcdRegistryOptionsFromConfig } = await import("./etcd.ts");
     return await createEtcdRegistry(etcdRegistryOptionsFromConfig(options));
   },
+  consul: async (options) => {
+    const { createConsulRegistry, consulRegistryOptionsFromConfig } = await import("./consul.ts");
+    return await createConsulRegistry(consulRegistryOptionsFromConfig(options));
+  },
 };

@@ -2,7 +2,7 @@
  * Where the real servers the tests talk to are, and whether they are up.
  *
  * Addresses come from env variables (`DUE_TEST_REDIS`, `DUE_TEST_NATS`, `DUE_TEST_AMQP`, `DUE_TEST_ETCD`,
- * `DUE_TEST_MEMCACHED`, `DUE_TEST_KAFKA`) with loopback defaults. A test that needs a server that is down fails
+ * `DUE_TEST_MEMCACHED`, `DUE_TEST_KAFKA`, `DUE_TEST_CONSUL`) with loopback defaults. A test that needs a server that is down fails
  * loudly in CI (env `CI` set) and is skipped with a one-line reason elsewhere.
  *
  * @module
@@ -17,6 +17,8 @@ export const SERVICES = {
   memcached: { env: "DUE_TEST_MEMCACHED", fallback: "127.0.0.1:11211" },
   /** No Kafka broker runs here: tests that need it run only when `DUE_TEST_KAFKA` is set. */
   kafka: { env: "DUE_TEST_KAFKA", fallback: "" },
+  /** No Consul agent can be installed here: tests on a real one run only when `DUE_TEST_CONSUL` is set. */
+  consul: { env: "DUE_TEST_CONSUL", fallback: "" },
 } as const;
 
 /** A server name of {@linkcode SERVICES}. */
@@ -52,7 +54,7 @@ export const IN_CI = Boolean(Deno.env.get("CI"));
 
 /**
  * Whether tests that need `name` should be skipped here: `true` (with a one-line reason printed) only outside CI
- * when the server does not answer on its port, or for Kafka when no broker address is given. In CI it is `false`
+ * when the server does not answer on its port, or for Kafka and Consul when no address is given. In CI it is `false`
  * for every server that can run here, so a missing server makes the tests fail loudly with its address.
  *
  * @example
@@ -68,7 +70,7 @@ export async function skipUnless(name: ServiceName): Promise<boolean> {
     console.log(`skipped: tests that need ${name} (set ${env} to run them)`);
     return true;
   }
-  if (IN_CI && name !== "kafka") return false;
+  if (IN_CI && SERVICES[name].fallback !== "") return false;
   let probed = probes.get(name);
   if (!probed) probes.set(name, probed = probe(name));
   if (await probed) return false;
