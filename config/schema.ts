@@ -449,8 +449,9 @@ export const dueSchema = s.object({
       mode: s.enum(MODES, "read-only", "What the application may do with the keys"),
     }, "Config in etcd"),
     consul: s.object({
-      addr: s.string("127.0.0.1:8500", "Consul address, host:port"),
-      path: s.string("config", "Key prefix in the Consul KV store"),
+      addr: s.string("127.0.0.1:8500", "Consul agent address, host:port or http(s) URL"),
+      token: s.string("", "ACL token sent as X-Consul-Token; empty = none"),
+      path: s.string("config", "Key prefix in the Consul KV store; each key below it is one file (name.ext)"),
       mode: s.enum(MODES, "read-only", "What the application may do with the keys"),
     }, "Config in Consul"),
     nacos: s.object({

@@ -29,6 +29,11 @@ export const CONFIG_SOURCES = {
     const { addrs, dialTimeout, username, password, path, mode } = config.etcd;
     return createEtcdConfigSource({ addrs, dialTimeoutMs: dialTimeout, username, password, path, mode });
   },
+  consul: async (config: DueConfig["config"]): Promise<ConfigSource> => {
+    const { createConsulConfigSource } = await import("./consul.ts");
+    const { addr, token, path, mode } = config.consul;
+    return createConsulConfigSource({ addr, token: token || undefined, path, mode });
+  },
 } as const;
 
 /** A driver name with a backend in this build. */
@@ -38,7 +43,7 @@ export type ConfigSourceDriver = keyof typeof CONFIG_SOURCES;
  * Creates the source `config.driver` names, or returns `undefined` when the driver is `""` (no config centre).
  *
  * @param config the `config` section of the startup config
- * @throws {TypeError} for a driver without a backend in this build (consul, nacos)
+ * @throws {TypeError} for a driver without a backend in this build (nacos)
  */
 export async function createConfigSourceFromConfig(
   config: DueConfig["config"],

@@ -4,7 +4,7 @@
  * as documented: agent service registration with TCP and TTL checks (checks start critical unless given a
  * `Status`; a TTL check not passed within its TTL turns critical; an instance critical for longer than
  * `DeregisterCriticalServiceAfter` is removed — Consul itself reaps only every 30 s, the fake at once),
- * `/v1/health/service/<name>` with `passing`, the KV store with `recurse`, and blocking queries on
+ * `/v1/health/service/<name>` with `passing`, the KV store with `recurse` and `raw`, and blocking queries on
  * `X-Consul-Index` for both. `restart()` forgets everything and starts the index again, as an agent restarted
  * without its data directory does.
  *
@@ -283,7 +283,11 @@ export class FakeConsul {
     return Response.json(entries);
   }
 
-  #kvGet(key: string, recurse: boolean): Response {
+  #kvGet(key: string, recurse: boolean, raw: boolean): Response {
+    if (raw && !recurse) {
+      const entry = this.kv.get(key);
+      return entry ? new Response(entry.value.slice()) : new Response("", { status: 404 });
+    }
     const hits = [...this.kv].filter(([k]) => recurse ? k.startsWith(key) : k === key).sort(([a], [b]) =>
       a < b ? -1 : 1
     );
@@ -330,7 +334,10 @@ export class FakeConsul {
     if ((match = /^\/v1\/kv\/(.*)$/.exec(path))) {
       const key = match[1];
       if (method === "GET") {
-        return await this.#blocking(url, () => this.#kvGet(key, url.searchParams.has("recurse")));
+        return await this.#blocking(
+          url,
+          () => this.#kvGet(key, url.searchParams.has("recurse"), url.searchParams.has("raw")),
+        );
       }
       if (method === "PUT") {
         const value = new Uint8Array(await request.arrayBuffer());

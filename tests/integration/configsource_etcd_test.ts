@@ -171,11 +171,11 @@ Deno.test({
       }
       assert.equal(await createConfigSourceFromConfig(resolveConfig({}).config.config), undefined);
       await assert.rejects(
-        () => createConfigSourceFromConfig(resolveConfig({ config: { driver: "consul" } }).config.config),
+        () => createConfigSourceFromConfig(resolveConfig({ config: { driver: "nacos" } }).config.config),
         {
           name: "TypeError",
           message:
-            `Cannot create config source as 'config.driver' must be one of file|etcd in this build: current value is "consul"`,
+            `Cannot create config source as 'config.driver' must be one of file|etcd|consul in this build: current value is "nacos"`,
         },
       );
     }),
