@@ -16,7 +16,6 @@
  */
 import type { KindName, ServiceInstance } from "../../core/cluster.ts";
 import { ClosedError, errorMessage } from "../../core/errors.ts";
-import { createLatestChannel } from "../../core/latest.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
 import type { DueConfig } from "../../config/schema.ts";
 import { ConsulClient, type ConsulConnectionOptions, nextConsulIndex } from "../_consul.ts";
@@ -29,6 +28,7 @@ import {
 } from "./_consul_meta.ts";
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
+import { runWatch } from "./_watch.ts";
 
 /** Default interval of the agent's TCP check of an instance's endpoint, as due's (10 s). */
 export const DEFAULT_CONSUL_HEALTH_CHECK_INTERVAL_MS = 10_000;
@@ -334,36 +334,7 @@ export async function createConsulRegistry(options: ConsulRegistryOptions = {}):
 
   function watch(name: KindName, options: WatchOptions = {}): AsyncIterable<ServiceInstance[]> {
     checkName(name, "watch services");
-    const stop = new AbortController();
-    const { signal } = options;
-    const onAbort = () => stop.abort();
-    if (closed || signal?.aborted) stop.abort();
-    else {
-      signal?.addEventListener("abort", onAbort, { once: true });
-      closing.signal.addEventListener("abort", onAbort, { once: true });
-    }
-    const ch = createLatestChannel<ServiceInstance[]>(stop.signal);
-    if (!stop.signal.aborted) {
-      track(
-        watchLoop(name, (list) => ch.push(list), stop.signal).finally(() => {
-          signal?.removeEventListener("abort", onAbort);
-          closing.signal.removeEventListener("abort", onAbort);
-          ch.close();
-        }),
-      );
-    }
-    return {
-      [Symbol.asyncIterator]() {
-        const iterator = ch[Symbol.asyncIterator]();
-        return {
-          next: () => iterator.next(),
-          return: () => {
-            stop.abort();
-            return iterator.return!();
-          },
-        };
-      },
-    };
+    return runWatch((push, stop) => watchLoop(name, push, stop), options.signal, closing.signal, track);
   }
 
   async function close(): Promise<void> {

@@ -24,11 +24,11 @@ import {
 import type { KindName, ServiceInstance } from "../../core/cluster.ts";
 import { parseServiceInstance } from "../../core/cluster.ts";
 import { ClosedError, DueError, ErrorCode, errorMessage } from "../../core/errors.ts";
-import { createLatestChannel } from "../../core/latest.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
 import type { DueConfig } from "../../config/schema.ts";
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
+import { runWatch } from "./_watch.ts";
 
 /** Default etcd addresses, as due's. */
 export const DEFAULT_ETCD_REGISTRY_ADDRS: readonly string[] = ["127.0.0.1:2379"];
@@ -490,36 +490,11 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions = {}): Pro
 
   function watch(name: KindName, options: WatchOptions = {}): AsyncIterable<ServiceInstance[]> {
     checkName(name, "watch services");
-    const stop = new AbortController();
-    const { signal } = options;
-    const onAbort = () => stop.abort();
-    if (closed || signal?.aborted) stop.abort();
-    else {
-      signal?.addEventListener("abort", onAbort, { once: true });
-      closing.signal.addEventListener("abort", onAbort, { once: true });
-    }
-    const ch = createLatestChannel<ServiceInstance[]>(stop.signal);
-    if (!stop.signal.aborted) {
-      const task = watchLoop(name, (l) => ch.push(l), stop.signal).finally(() => {
-        watchTasks.delete(task);
-        signal?.removeEventListener("abort", onAbort);
-        closing.signal.removeEventListener("abort", onAbort);
-        ch.close();
-      });
+    const track = (task: Promise<void>) => {
       watchTasks.add(task);
-    }
-    return {
-      [Symbol.asyncIterator]() {
-        const iterator = ch[Symbol.asyncIterator]();
-        return {
-          next: () => iterator.next(),
-          return: () => {
-            stop.abort();
-            return iterator.return!();
-          },
-        };
-      },
+      task.finally(() => watchTasks.delete(task)).catch(() => {});
     };
+    return runWatch((push, stop) => watchLoop(name, push, stop), options.signal, closing.signal, track);
   }
 
   async function close(): Promise<void> {
