@@ -187,14 +187,12 @@ class StoreLock implements Lock {
       return Promise.reject(err);
     }
     if (this.held) return Promise.resolve();
-    const shared = this.#acquiring ?? this.#startAcquire();
     const { signal } = options;
-    if (!signal) {
-      shared.waiters++;
-      return shared.done;
-    }
-    if (signal.aborted) return Promise.reject(signal.reason);
+    // Checked before a loop starts: a caller that has already given up must not leave one running.
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const shared = this.#acquiring ?? this.#startAcquire();
     shared.waiters++;
+    if (!signal) return shared.done;
     // Each caller stops waiting on its own signal; the shared loop stops only when no caller waits any more.
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {

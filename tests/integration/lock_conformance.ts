@@ -138,6 +138,9 @@ export function runLockConformance(options: LockConformanceOptions): void {
     const holder = maker.make("abandoned");
     await holder.acquire();
     const lock = maker.make("abandoned");
+    const early = maker.make("abandoned");
+    const gaveUp = AbortSignal.abort(new Error("gave up before asking (expected by the test)"));
+    await assertRejects(() => early.acquire({ signal: gaveUp }), Error, "gave up before asking");
     const controllers = [new AbortController(), new AbortController()];
     const waits = controllers.map((c) => lock.acquire({ signal: c.signal }));
     for (const c of controllers) c.abort(new Error("gave up (expected by the test)"));
@@ -145,6 +148,7 @@ export function runLockConformance(options: LockConformanceOptions): void {
     assertEquals(await holder.release(), true);
     await sleep(100);
     assertEquals(lock.held, false);
+    assertEquals(early.held, false);
     const other = maker.make("abandoned");
     assertEquals(await other.tryAcquire(), true);
     assertEquals(await other.release(), true);
