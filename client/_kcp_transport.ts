@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Kcp } from "../adapters/network/kcp/kcp.ts";
+import { type Kcp, KcpInputResult } from "../adapters/network/kcp/kcp.ts";
 import { needsAck } from "../adapters/network/kcp/datagram.ts";
 import {
   createStreamKcp,
@@ -192,12 +192,19 @@ export class KcpTransport implements Transport {
     const kcp = this.#kcp;
     const now = clock();
     kcp.update(now >>> 0);
-    kcp.input(datagram); // a rejected datagram may still have had valid segments before the bad one
+    // A rejected datagram may still have had valid segments before the bad one.
+    const valid = kcp.input(datagram) === KcpInputResult.Ok;
     const buf = this.#recvBuffer;
+    let delivered = false;
     let n: number;
     while ((n = kcp.recv(buf)) >= 0) {
-      if (n > 0 && !this.#closing) this.#handlers.onData(buf.subarray(0, n));
+      if (n > 0 && !this.#closing) {
+        delivered = true;
+        this.#handlers.onData(buf.subarray(0, n));
+      }
     }
+    // An ACK, or a segment held back behind a lost one, is no data but proves the gate is there.
+    if (valid && !delivered && !this.#closing) this.#handlers.onAlive?.();
     if (this.#link === undefined) return;
     if (needsAck(datagram)) {
       if (!this.#ackNoDelay) this.#needsFlush = true;

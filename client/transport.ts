@@ -41,6 +41,12 @@ export interface TransportHandlers {
    */
   onData(bytes: Uint8Array): void;
   /**
+   * The peer was heard but sent no data: a KCP datagram of only acknowledgements or retransmitted segments still
+   * waiting for an earlier one. It tells the client's heartbeat check that the link is alive. Transports whose
+   * every read is data (TCP, WebSocket) never call it.
+   */
+  onAlive?(): void;
+  /**
    * The peer closed the connection or it failed. Called at most once, and never after
    * {@linkcode Transport.close} was called.
    */

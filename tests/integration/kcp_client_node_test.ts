@@ -18,7 +18,9 @@ const [direct, lossy] = process.argv.slice(2);
 const out = {};
 
 async function session(addr, uid) {
-  const client = await connectKcp({ addr, heartbeatIntervalMs: 100, timeoutMs: 10000 });
+  // The relay's round trip reaches ~130 ms with jitter and reordering, and a lost heartbeat waits for its KCP
+  // retransmission: 2 × the interval must cover that, as it must on any real link.
+  const client = await connectKcp({ addr, heartbeatIntervalMs: 250, timeoutMs: 10000 });
   const events = [];
   client.on(100, (event) => events.push(event));
   const echoes = [];

@@ -203,6 +203,26 @@ Deno.test("a KCP session that sends no heartbeat is closed as idle while one tha
   });
 });
 
+Deno.test("datagrams that deliver no packet (segments held behind a lost one) keep a KCP session from idling", async () => {
+  await withMonolith({ server: { heartbeatIntervalMs: 100 } }, async (m) => {
+    const peer = RawKcpPeer.open(m.kcpAddr);
+    try {
+      await waitFor(() => m.kcp!.connCount === 1, "the session");
+      // sn 1..49 never come, so this heartbeat (sn 50) waits in the receive buffer and no packet is delivered.
+      const heldBack = pushDatagram(peer.conv, 50, new Uint8Array([0, 0, 0, 1, 0x80]), 1);
+      for (let i = 0; i < 12; i++) { // 480 ms: more than twice the 200 ms the idle close allows
+        peer.inject(heldBack);
+        await delay(40);
+      }
+      assertEquals(m.kcp!.connCount, 1);
+      assertEquals(m.kcp!.stats.closed.idle, 0);
+      await waitFor(() => m.kcp!.stats.closed.idle === 1, "the idle close once the datagrams stop", 2000);
+    } finally {
+      await peer.close();
+    }
+  });
+});
+
 Deno.test("a KCP client notices a gate that went away and closes with a timeout", async () => {
   const m = await startMonolith(game, { kcp: true });
   const client = await connect(m.kcpAddr, { heartbeatIntervalMs: 50 });

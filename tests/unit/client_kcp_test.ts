@@ -10,7 +10,7 @@ import { FrameReader } from "../../core/frame_reader.ts";
 import { DueError, ErrorCode, TimeoutError } from "../../core/errors.ts";
 import { connectKcp, createDenoKcpDialer } from "../../client/mod.ts";
 
-/** A UDP "gate" that echoes every client packet over KCP; `acking` false drops everything after the opener. */
+/** A UDP "gate" that echoes every client packet over KCP; `answering` false drops everything it receives. */
 class FakeGate {
   readonly socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   readonly datagrams: Uint8Array[] = [];
@@ -19,6 +19,8 @@ class FakeGate {
   answering = true;
   /** Answer the opener, then fall silent. */
   silentAfterOpen = false;
+  /** Answer heartbeats (`00 00 00 01 80`) with KCP ACKs only, no heartbeat back. */
+  ackOnlyHeartbeats = false;
   #kcp: Kcp | undefined;
   #reader: FrameReader | undefined;
   #peer: Deno.NetAddr | undefined;
@@ -62,7 +64,8 @@ class FakeGate {
       const kcp = this.#kcp;
       const reader = this.#reader ??= new FrameReader({ little: false, maxSize: 1 << 20 }, (frame) => {
         this.frames.push(frame.slice());
-        if (frame.length > 4) kcp.send(frame);
+        const heartbeat = frame.length === 5 && frame[4] === 0x80;
+        if (frame.length > 4 && !(heartbeat && this.ackOnlyHeartbeats)) kcp.send(frame);
       });
       kcp.update(now());
       kcp.input(datagram);
@@ -92,6 +95,26 @@ Deno.test("connectKcp() opens with a size-0 no-op packet under the given conv an
     assertEquals(replies.map((r) => r.i), Array.from({ length: 30 }, (_, i) => i));
     assertEquals([...gate.convs], [0x01020304]);
     assertEquals(gate.frames[0].length, 4);
+  } finally {
+    await client.close();
+    await gate.close();
+  }
+});
+
+Deno.test("a gate that only acknowledges over KCP keeps the client alive; one that falls silent ends it", async () => {
+  const gate = new FakeGate();
+  gate.ackOnlyHeartbeats = true;
+  const client = await connectKcp({ addr: gate.addr, heartbeatIntervalMs: 40, reconnect: false });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 400)); // ten intervals: old code gave up after two
+    assertEquals(client.state, "open");
+    assert(client.stats.heartbeatsSent >= 5, `heartbeats sent: ${client.stats.heartbeatsSent}`);
+    assertEquals(client.stats.heartbeatsReceived, 0);
+    assertEquals((await client.request<{ ok: number }>(7, { ok: 1 })).ok, 1);
+    gate.answering = false;
+    const info = await client.closed;
+    assert(info.error instanceof TimeoutError, `expected TimeoutError: ${info.error}`);
+    assert(info.reason.includes("no packet for"), info.reason);
   } finally {
     await client.close();
     await gate.close();

@@ -334,6 +334,25 @@ Deno.test("client closes with a reason when the server is silent for more than 2
   }
 });
 
+Deno.test("a client whose own event loop stalls past 2 × heartbeatIntervalMs does not count the server as silent", async () => {
+  const server = await startTcpServer();
+  const client = await connect(server, { heartbeatIntervalMs: 50, reconnect: false });
+  try {
+    await waitFor(() => client.stats.heartbeatsReceived >= 1, "a heartbeat answer");
+    // Block this process (client and server alike) for six intervals: the first tick after it comes late, so it
+    // only sends a heartbeat; the answer comes before the next tick judges.
+    const until = performance.now() + 300;
+    while (performance.now() < until) { /* busy */ }
+    const answered = client.stats.heartbeatsReceived;
+    await waitFor(() => client.stats.heartbeatsReceived > answered, "a heartbeat answer after the stall");
+    assertEquals(client.state, "open");
+    assertEquals((await client.request<{ n: number }>(1, { n: 3 })).n, 3);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 Deno.test("close() rejects every pending request with ClosedError and later calls with ClosedError", async () => {
   const server = await startTcpServer();
   const client = await connect(server);

@@ -114,6 +114,9 @@ export class KcpSession extends BaseConn implements DueItem {
     // The endpoint's clock must be now for its RTT samples; this runs a flush only if one is due anyway.
     kcp.update(now >>> 0);
     if (kcp.input(datagram) < 0) this.#host.invalidDatagram();
+    // Any valid datagram proves the client is there, even one of only ACKs or of segments held back behind a lost
+    // one: on a lossy link the heartbeat itself may wait for a retransmission longer than the idle limit allows.
+    else this.active = true;
     this.#readAll();
     if (this.released) return;
     if (needsAck(datagram)) {
