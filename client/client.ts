@@ -13,6 +13,7 @@
 import { createJsonCodec } from "../adapters/codec/json.ts";
 import type { Codec } from "../adapters/codec/types.ts";
 import { ClosedError, DueError, ErrorCode, errorMessage, TimeoutError } from "../core/errors.ts";
+import { LateTickGuard } from "../core/late_tick.ts";
 import { FeedResult, FrameReader } from "../core/frame_reader.ts";
 import {
   createPacketFormat,
@@ -178,10 +179,8 @@ export class Client {
   /** Transports being closed; {@linkcode close} waits for them. */
   readonly #releases = new Set<Promise<void>>();
   #lastReceivedAt = 0;
-  /** When the heartbeat timer last ran, to tell a tick that came late because this process was busy. */
-  #lastTickAt = 0;
-  /** The last tick came late and left the verdict on silence to this one. */
-  #verdictDeferred = false;
+  /** Excuses the gate's silence during this process's busy spells. */
+  #tickGuard: LateTickGuard | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
@@ -664,9 +663,9 @@ export class Client {
     this.#state = "open";
     this.#transport = transport;
     this.#reader = reader;
-    this.#lastReceivedAt = this.#lastTickAt = performance.now();
-    this.#verdictDeferred = false;
+    this.#lastReceivedAt = performance.now();
     if (this.#heartbeatIntervalMs > 0) {
+      this.#tickGuard = new LateTickGuard(this.#heartbeatIntervalMs, this.#lastReceivedAt);
       this.#heartbeatTimer = setInterval(this.#onHeartbeatTick, this.#heartbeatIntervalMs);
     }
   }
@@ -757,14 +756,9 @@ export class Client {
 
   #tick(): void {
     const now = performance.now();
-    const silentMs = now - this.#lastReceivedAt;
-    // A tick that runs late means this process was busy: what the gate sent meanwhile may still be unread (Node runs
-    // due timers before it polls sockets), so such a tick sends its heartbeat and leaves the verdict to the next one.
-    const late = now - this.#lastTickAt > 1.5 * this.#heartbeatIntervalMs;
-    this.#lastTickAt = now;
-    const defer = late && !this.#verdictDeferred;
-    this.#verdictDeferred = defer;
-    if (!defer && silentMs > 2 * this.#heartbeatIntervalMs) {
+    // A busy spell of this process is not the gate's silence: what it sent meanwhile may still be unread.
+    const silentMs = now - Math.max(this.#lastReceivedAt, this.#tickGuard!.tick(now));
+    if (silentMs > 2 * this.#heartbeatIntervalMs) {
       this.#lost(
         new TimeoutError(
           `Cannot hear ${this.addr}: no packet for ${

@@ -7,6 +7,7 @@
  */
 
 import { DueError, ErrorCode } from "../../core/errors.ts";
+import { LateTickGuard } from "../../core/late_tick.ts";
 import { silentLogger } from "../../core/logger.ts";
 import type { Logger } from "../../core/logger.ts";
 import {
@@ -71,6 +72,7 @@ export class ServerCore {
   handler: ConnHandler | undefined;
   readonly #heartbeat: Uint8Array;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #sweepGuard: LateTickGuard | undefined;
   #sweeps = 0;
   #drained: (() => void) | undefined;
 
@@ -142,7 +144,9 @@ export class ServerCore {
     this.handler = handler;
     if (this.heartbeatIntervalMs > 0 || this.writeTimeoutMs > 0) {
       const period = this.heartbeatIntervalMs > 0 ? this.heartbeatIntervalMs / 2 : this.writeTimeoutMs / 2;
-      this.#sweepTimer = setInterval(() => this.#sweep(), Math.max(1, period));
+      const periodMs = Math.max(1, period);
+      this.#sweepGuard = new LateTickGuard(periodMs, performance.now());
+      this.#sweepTimer = setInterval(() => this.#sweep(), periodMs);
     }
   }
 
@@ -151,9 +155,12 @@ export class ServerCore {
       ++this.#sweeps % 2 === 0;
     const heartbeat = tick ? this.heartbeatPacket() : undefined;
     const now = Date.now();
+    // A sweep that comes late (this process was busy) excuses every connection's silence and slow write up to now.
+    this.#sweepGuard!.tick(performance.now());
+    const excused = this.#sweepGuard!.late;
     for (const conn of this.conns.values()) {
       if (this.heartbeatIntervalMs > 0) {
-        if (conn.active) {
+        if (conn.active || excused) {
           conn.active = false;
           conn.silentSweeps = 0;
         } else if (++conn.silentSweeps >= IDLE_SWEEPS) {
@@ -162,7 +169,8 @@ export class ServerCore {
         }
       }
       if (
-        this.writeTimeoutMs > 0 && conn.writeStartedAt > 0 && now - conn.writeStartedAt > this.writeTimeoutMs
+        this.writeTimeoutMs > 0 && !excused && conn.writeStartedAt > 0 &&
+        now - conn.writeStartedAt > this.writeTimeoutMs
       ) {
         conn.close(true, CloseReason.WriteTimeout);
         continue;

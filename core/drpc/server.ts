@@ -25,6 +25,7 @@ import { silentLogger } from "../logger.ts";
 import type { Logger } from "../logger.ts";
 import { advertisedHost, formatAddr, formatEndpoint, isWildcard, parseHostPort } from "./_addr.ts";
 import { FrameWriter } from "./_writer.ts";
+import { LateTickGuard } from "../late_tick.ts";
 import {
   BYTE_RESPONSE_BYTES,
   Code,
@@ -620,16 +621,20 @@ export function createLinkServer(options: LinkServerOptions): LinkServer {
   const running = new Set<Promise<void>>();
   let closed = false;
 
+  const idleCheckMs = Math.max(5, Math.min(1000, Math.floor(idleTimeoutMs / 4)));
+  const idleGuard = new LateTickGuard(idleCheckMs, Date.now());
   const idleTimer = setInterval(() => {
-    const oldest = Date.now() - idleTimeoutMs;
+    const now = Date.now();
+    const excused = idleGuard.tick(now); // this process's busy spells are not the links' silence
+    const oldest = now - idleTimeoutMs;
     for (const link of core.links) {
-      if (link.lastRead < oldest) {
+      if (Math.max(link.lastRead, excused) < oldest) {
         stats.idleClosed++;
         log.info("link closed: idle", { idleTimeoutMs });
         link.close();
       }
     }
-  }, Math.max(5, Math.min(1000, Math.floor(idleTimeoutMs / 4))));
+  }, idleCheckMs);
 
   async function accept(): Promise<void> {
     try {

@@ -223,6 +223,22 @@ Deno.test("datagrams that deliver no packet (segments held behind a lost one) ke
   });
 });
 
+Deno.test("a busy spell of the gate's process longer than idleTimeoutMs reaps no KCP session that kept sending", async () => {
+  await withMonolith({ kcp: { idleTimeoutMs: 200 } }, async (m) => {
+    const client = await connect(m.kcpAddr, { heartbeatIntervalMs: 50 });
+    try {
+      assertEquals(await client.request(1, { message: "before" }), { message: "before" });
+      const until = performance.now() + 500; // gate and client alike: this is one process
+      while (performance.now() < until) { /* busy */ }
+      await delay(300);
+      assertEquals(m.kcp!.kcpStats.idleReaped, 0);
+      assertEquals(await client.request(1, { message: "after" }), { message: "after" });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 Deno.test("a KCP client notices a gate that went away and closes with a timeout", async () => {
   const m = await startMonolith(game, { kcp: true });
   const client = await connect(m.kcpAddr, { heartbeatIntervalMs: 50 });

@@ -106,6 +106,31 @@ Deno.test("a link silent for idleTimeoutMs is closed while a client sending hear
   }
 });
 
+Deno.test("a busy spell of the server's process longer than idleTimeoutMs closes no link that kept sending", async () => {
+  const server = createLinkServer({
+    addr: "127.0.0.1:0",
+    kind: Kind.Gate,
+    id: "g1",
+    gate: createFakeGate(),
+    idleTimeoutMs: 150,
+  });
+  const client = createLinkClient(server.addr, NODE, { heartbeatIntervalMs: 40, connNum: 2 });
+  try {
+    assertEquals(await client.getState(), State.Busy);
+    // Block this process (server and client alike) for 400 ms: the idle check that fires right after it must not
+    // count the heartbeats waiting unread in the sockets as silence.
+    const until = performance.now() + 400;
+    while (performance.now() < until) { /* busy */ }
+    await delay(300);
+    assertEquals(server.stats.idleClosed, 0);
+    assertEquals(client.state, "up");
+    assertEquals(await client.getState(), State.Busy);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 Deno.test("the client sends Handshake first, then 00 00 00 01 80 every heartbeatIntervalMs on an idle connection", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;

@@ -29,6 +29,7 @@
  * @module
  */
 
+import { LateTickGuard } from "../../../core/late_tick.ts";
 import { listenError, ServerCore } from "../_server_core.ts";
 import { formatAddr, parseListenAddr } from "../_addr.ts";
 import { CloseReason } from "../types.ts";
@@ -121,6 +122,7 @@ export function createKcpServer(options: KcpServerOptions): KcpServer {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timerAt = Infinity;
   let housekeeping: ReturnType<typeof setInterval> | undefined;
+  let sweepGuard: LateTickGuard | undefined;
   let lingerDone: (() => void) | undefined;
   /** Sessions whose ACKs wait for the end of the turn, and the one `setImmediate` that flushes them. */
   let acking: KcpSession[] = [];
@@ -293,14 +295,16 @@ export function createKcpServer(options: KcpServerOptions): KcpServer {
   /** Expires pending sessions, reaps sessions silent at the UDP level, and ends quarantines. */
   function sweep(): void {
     const t = now();
+    // This process's busy spells are not the sessions' silence: the datagrams of that time may be unread.
+    const excused = sweepGuard!.tick(t);
     for (const session of table.snapshot()) {
       if (session.released) continue;
       if (session.lingering) {
         if (t >= session.lingerUntil) release(session, false);
-      } else if (!session.promoted && t - session.createdAt >= pendingTimeoutMs) {
+      } else if (!session.promoted && t - Math.max(session.createdAt, excused) >= pendingTimeoutMs) {
         kcpStats.expiredPending++;
         session.close(true, CloseReason.Idle);
-      } else if (t - session.lastInputAt >= idleTimeoutMs) {
+      } else if (t - Math.max(session.lastInputAt, excused) >= idleTimeoutMs) {
         kcpStats.idleReaped++;
         session.close(true, CloseReason.Idle);
       }
@@ -380,7 +384,9 @@ export function createKcpServer(options: KcpServerOptions): KcpServer {
       }
       core.start(handler);
       accepting = true;
-      housekeeping = setInterval(sweep, Math.min(HOUSEKEEPING_MS, pendingTimeoutMs, idleTimeoutMs));
+      const sweepMs = Math.min(HOUSEKEEPING_MS, pendingTimeoutMs, idleTimeoutMs);
+      sweepGuard = new LateTickGuard(sweepMs, now());
+      housekeeping = setInterval(sweep, sweepMs);
       receiving = receiveLoop(s);
       return Promise.resolve();
     },
