@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { cpuMicrosOf, freePort, reachable, spawnServer } from "./_proc.ts";
 import type { Server } from "./_proc.ts";
+import { measureJsonFloor } from "./codec_floor.ts";
 
 const { values } = parseArgs({
   options: {
@@ -217,8 +218,10 @@ console.log(
 );
 console.log("| transport | case | server | msg/s | p50 ms | p99 ms | CPU µs/msg | CPU ratio to raw |");
 console.log("|---|---|---|---:|---:|---:|---:|---:|");
+const rawByCase = new Map<Case, Result>();
 for (const c of CASES) {
   const raw = await measure(c, startRaw);
+  rawByCase.set(c, raw);
   const due = await measure(c, startDue);
   for (const [server, r] of [["raw", raw], ["due", due]] as const) {
     const ratio = r.cpuUsPerMsg / raw.cpuUsPerMsg;
@@ -230,6 +233,25 @@ for (const c of CASES) {
     rows.push({ transport: c.transport, case: c.name, server, ...r, cpuRatio: ratio });
   }
 }
+console.log(
+  "\nThe JSON work alone of route 1 (decode, parse, stringify, encode: bench/codec_floor.ts, in this process)",
+);
+console.log("against the raw server's whole CPU per message: a floor under the JSON cases' ratio.\n");
+console.log("| transport | case | JSON µs/msg | raw CPU µs/msg | JSON alone / raw |");
+console.log("|---|---|---:|---:|---:|");
+const floors = new Map<number, number>();
+for (const c of CASES.filter((c) => c.route === undefined)) {
+  const floor = floors.get(c.payload) ?? measureJsonFloor(c.payload);
+  floors.set(c.payload, floor);
+  const raw = rawByCase.get(c)!;
+  console.log(
+    `| ${c.transport} | ${c.name} | ${fmt(floor, 2)} | ${fmt(raw.cpuUsPerMsg, 2)} | ${
+      fmt(floor / raw.cpuUsPerMsg, 2)
+    } |`,
+  );
+  rows.push({ transport: c.transport, case: c.name, server: "json floor", cpuUsPerMsg: floor });
+}
+
 if (values.only !== "ws") {
   console.log(
     "\nGate and node as two processes (etcd registry, Redis locator, drpc link) against the monolith;",

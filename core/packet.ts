@@ -11,7 +11,7 @@
  * @module
  */
 
-import { allocBytes } from "./bytes.ts";
+import { allocBytes, utf8EncodeAfter } from "./bytes.ts";
 
 /** Byte order of size, route, seq and heartbeat time. */
 export type ByteOrder = "big" | "little";
@@ -349,6 +349,26 @@ export function encodeMessage(
   const out = allocBytes(SIZE_BYTES + format.dataHeaderBytes + payloadBytes);
   writeDataHeader(format, out, 0, route, seq, payloadBytes);
   if (payload) out.set(payload, SIZE_BYTES + format.dataHeaderBytes);
+  return out;
+}
+
+/**
+ * Encodes a data packet whose payload is `text` in UTF-8, written straight behind the header: the payload gets no
+ * buffer of its own (see {@linkcode utf8EncodeAfter}).
+ *
+ * @throws {RangeError} when route or seq do not fit the format, or the payload is over the format's limit
+ */
+export function encodeTextMessage(
+  format: PacketFormat,
+  route: number,
+  seq: number,
+  text: string,
+): Uint8Array {
+  const headerBytes = SIZE_BYTES + format.dataHeaderBytes;
+  const out = utf8EncodeAfter(headerBytes, text);
+  const payloadBytes = out.length - headerBytes;
+  checkMessage(format, route, seq, payloadBytes);
+  writeDataHeader(format, out, 0, route, seq, payloadBytes);
   return out;
 }
 

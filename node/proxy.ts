@@ -11,7 +11,7 @@ import { SessionKind } from "../core/cluster.ts";
 import { DueError, ErrorCode } from "../core/errors.ts";
 import type { GateLink } from "../core/link.ts";
 import type { Logger } from "../core/logger.ts";
-import { encodeMessage } from "../core/packet.ts";
+import { encodeMessage, encodeTextMessage } from "../core/packet.ts";
 import type { Cache } from "../adapters/cache/types.ts";
 import type { EventBus } from "../adapters/eventbus/types.ts";
 import type { LockMaker } from "../adapters/lock/types.ts";
@@ -139,10 +139,14 @@ export class NodeProxy {
    */
   pack(message: Message, options: { encrypt?: boolean } = {}): Uint8Array {
     const rt = this.#rt();
-    let payload = rt.codec.encode(message.data, message.type);
-    if (rt.encryptor && options.encrypt !== false && payload.length > 0) {
-      payload = rt.encryptor.encrypt(payload);
+    const encryptor = options.encrypt === false ? undefined : rt.encryptor;
+    if (!encryptor && rt.codec.encodeText) {
+      // A text codec's output goes straight into the packet: no payload buffer, no copy.
+      const text = rt.codec.encodeText(message.data, message.type);
+      if (text !== undefined) return encodeTextMessage(rt.format, message.route, message.seq ?? 0, text);
     }
+    let payload = rt.codec.encode(message.data, message.type);
+    if (encryptor && payload.length > 0) payload = encryptor.encrypt(payload);
     return encodeMessage(rt.format, message.route, message.seq ?? 0, payload);
   }
 

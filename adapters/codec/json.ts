@@ -17,6 +17,10 @@ export function createJsonCodec(): Codec {
       if (value instanceof Uint8Array) return value;
       return utf8Encode(value === undefined ? "" : JSON.stringify(value));
     },
+    encodeText(value: unknown): string | undefined {
+      if (value instanceof Uint8Array) return undefined;
+      return value === undefined ? "" : JSON.stringify(value);
+    },
     decode<T>(bytes: Uint8Array): T {
       if (bytes.length === 0) return undefined as T;
       return JSON.parse(utf8Decode(bytes)) as T;

@@ -14,6 +14,12 @@ export interface Codec {
    * codecs ignore it. A `Uint8Array` value is passed through unchanged by every codec.
    */
   encode(value: unknown, type?: string): Uint8Array;
+  /**
+   * For codecs whose bytes are text: the value's encoding as a string, sent as UTF-8, so that a packer can write
+   * it straight into the packet; `undefined` when this value must go through {@linkcode Codec.encode} (a
+   * `Uint8Array`). Optional: packers call `encode` when it is missing.
+   */
+  encodeText?(value: unknown, type?: string): string | undefined;
   /** Decodes bytes; `type` as for {@linkcode Codec.encode}. */
   decode<T = unknown>(bytes: Uint8Array, type?: string): T;
 }

@@ -1,12 +1,14 @@
-import { assert, assertEquals } from "../_helpers/assert.ts";
+import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 import {
   allocBytes,
   copyBytes,
   MAX_SLAB_ALLOC,
   utf8Decode,
   utf8Encode,
+  utf8EncodeAfter,
   utf8Length,
 } from "../../core/bytes.ts";
+import { createPacketFormat, decodePacket, encodeMessage, encodeTextMessage } from "../../core/packet.ts";
 
 const SAMPLES = [
   "",
@@ -19,6 +21,9 @@ const SAMPLES = [
   "trailing \udc00",
   "x".repeat(300),
   "é".repeat(200),
+  "y".repeat(1400), // over the JS loop's limit, still in a slab
+  "z".repeat(5000), // over the slab limit
+  "日".repeat(30_000), // over the scratch buffer
 ];
 
 Deno.test("utf8Encode() writes exactly what TextEncoder writes", () => {
@@ -31,6 +36,40 @@ Deno.test("utf8Encode() writes exactly what TextEncoder writes", () => {
     assertEquals(utf8Length(text), new TextEncoder().encode(text).length, JSON.stringify(text));
   });
   assertEquals([...after], new Array(64).fill(0xee));
+});
+
+Deno.test("utf8EncodeAfter() leaves the header bytes to the caller and writes the text behind them", () => {
+  for (const headerBytes of [0, 5, 12]) {
+    const encoded = SAMPLES.map((text) => utf8EncodeAfter(headerBytes, text));
+    encoded.forEach((out) => out.fill(0xaa, 0, headerBytes)); // what a packer does with the header
+    SAMPLES.forEach((text, i) => {
+      const expected = [...new Array(headerBytes).fill(0xaa), ...new TextEncoder().encode(text)];
+      assertEquals([...encoded[i]], expected, `${headerBytes}: ${JSON.stringify(text.slice(0, 20))}`);
+    });
+  }
+  // Through several slabs: no view overlaps the next one.
+  const many = Array.from({ length: 400 }, (_, i) => utf8EncodeAfter(4, `${i}`.repeat(100)));
+  many.forEach((out, i) => assertEquals(utf8Decode(out.subarray(4)), `${i}`.repeat(100)));
+});
+
+Deno.test("encodeTextMessage() writes the same bytes as encodeMessage() of the encoded text, and checks limits", () => {
+  for (
+    const format of [
+      createPacketFormat(),
+      createPacketFormat({ byteOrder: "little", routeBytes: 4, seqBytes: 4 }),
+    ]
+  ) {
+    for (const text of SAMPLES) {
+      const bytes = new TextEncoder().encode(text);
+      if (bytes.length > format.maxSize - format.dataHeaderBytes) continue;
+      assertEquals([...encodeTextMessage(format, 7, 3, text)], [...encodeMessage(format, 7, 3, bytes)]);
+    }
+    const decoded = decodePacket(format, encodeTextMessage(format, 1, 2, '{"message":"hi"}'));
+    assertEquals(decoded?.kind, "data");
+  }
+  const small = createPacketFormat({ bufferBytes: 16 });
+  assertThrows(() => encodeTextMessage(small, 1, 1, "x".repeat(40)), RangeError);
+  assertThrows(() => encodeTextMessage(createPacketFormat({ routeBytes: 1 }), 300, 1, "x"), RangeError);
 });
 
 Deno.test("utf8Decode() reads exactly what TextDecoder reads, malformed bytes included", () => {
