@@ -140,6 +140,14 @@ export async function readConfigFiles(
   return { files, failures };
 }
 
+/**
+ * The keys directly under `prefix` (which ends with `/`), sorted: a key further down (`prefix/a/b.toml`) is not a
+ * file of the source, as a subdirectory is not one of a directory's files.
+ */
+export function keysDirectlyUnder(prefix: string, keys: Iterable<string>): string[] {
+  return [...keys].filter((key) => key.startsWith(prefix) && !key.includes("/", prefix.length)).sort();
+}
+
 /** The files of a change; throws the first failure if there is one. */
 export function filesOrThrow(change: ConfigSourceChange): ConfigFile[] {
   if (change.failures.length > 0) throw change.failures[0].error;

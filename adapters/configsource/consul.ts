@@ -15,6 +15,7 @@ import {
   checkFileName,
   checkSourceOptions,
   filesOrThrow,
+  keysDirectlyUnder,
   readConfigFiles,
   WatchSet,
 } from "./_common.ts";
@@ -94,7 +95,7 @@ export function createConsulConfigSource(options: ConsulConfigSourceOptions = {}
   async function readAll(name?: string): Promise<ConfigSourceChange> {
     const values = new Map((await list()).entries.map((e) => [e.Key, e.Value] as const));
     return await readConfigFiles(
-      [...values.keys()].filter((key) => !key.slice(prefix.length).includes("/")).sort(),
+      keysDirectlyUnder(prefix, values.keys()),
       name,
       (key) => Promise.resolve({ text: decodeValue(values.get(key) ?? null), label: `consul key ${key}` }),
     );

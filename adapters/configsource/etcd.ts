@@ -18,6 +18,7 @@ import {
   checkSourceOptions,
   filesOrThrow,
   isConfigFileName,
+  keysDirectlyUnder,
   readConfigFiles,
   WatchSet,
 } from "./_common.ts";
@@ -153,7 +154,7 @@ export function createEtcdConfigSource(options: EtcdConfigSourceOptions = {}): C
       client.getAll().prefix(prefix).strings(),
     );
     return await readConfigFiles(
-      Object.keys(all).sort(),
+      keysDirectlyUnder(prefix, Object.keys(all)),
       name,
       (key) => Promise.resolve({ text: all[key], label: `etcd key ${key}` }),
     );

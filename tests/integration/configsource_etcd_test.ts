@@ -1,14 +1,14 @@
+/**
+ * The etcd config source on a real etcd: the conformance suite of remote config sources, then reading the
+ * startup config from an `etcd://` key.
+ */
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
 import { createEtcdConfigSource, readEtcdKey } from "../../adapters/configsource/etcd.ts";
-import { createConfigSourceFromConfig } from "../../adapters/configsource/mod.ts";
-import { type ConfigChange, createConfigCenter } from "../../config/center.ts";
-import { ConfigError } from "../../config/config_error.ts";
 import { loadConfig } from "../../config/load.ts";
-import { resolveConfig } from "../../config/resolve.ts";
-import { DueError, ErrorCode } from "../../core/errors.ts";
-import { silentLogger } from "../../core/logger.ts";
+import { DueError } from "../../core/errors.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
+import { type ConfigArea, runConfigSourceConformance } from "./configsource_conformance.ts";
 
 const ignore = await skipUnless("etcd");
 const addr = serviceAddr("etcd").replace(/^https?:\/\//, "");
@@ -25,160 +25,29 @@ async function withPrefix(fn: (prefix: string, admin: Etcd3) => Promise<void>): 
   }
 }
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-Deno.test({
-  name: "createEtcdConfigSource() loads every key under its path as a file named by the key",
+runConfigSourceConformance({
+  origin: "etcd",
+  label: "createEtcdConfigSource()",
   ignore,
-  fn: () =>
-    withPrefix(async (prefix, admin) => {
-      await admin.put(`${prefix}/game.toml`).value("maxPlayers = 4\n");
-      await admin.put(`${prefix}/shop.json`).value('{"open": true}');
-      await admin.put(`${prefix}/mail.yaml`).value("from: admin\n");
-      await admin.put(`${prefix}/level.xml`).value("<level><max>99</max></level>");
-      await admin.put(`${prefix}/README`).value("not config");
-      await admin.put(`${prefix}-other/game.toml`).value("maxPlayers = 1\n");
-      const source = createEtcdConfigSource({ addrs: [addr], path: prefix });
-      try {
-        const files = await source.load();
-        assert.deepEqual(files.map(({ name, content }) => [name, content]), [
-          ["game", { maxPlayers: 4 }],
-          ["level", { max: 99 }],
-          ["mail", { from: "admin" }],
-          ["shop", { open: true }],
-        ]);
-        assert.deepEqual((await source.load("mail")).map((file) => file.file), ["mail.yaml"]);
-      } finally {
-        await source.close();
-        await admin.delete().prefix(`${prefix}-other`).exec();
-      }
-    }),
-});
-
-Deno.test({
-  name: "createEtcdConfigSource() names the key of a value it cannot parse",
-  ignore,
-  fn: () =>
-    withPrefix(async (prefix, admin) => {
-      await admin.put(`${prefix}/game.json`).value('{"maxPlayers": }');
-      const source = createEtcdConfigSource({ addrs: [addr], path: prefix });
-      try {
-        await assert.rejects(() => source.load(), (err: unknown) => {
-          assert.ok(err instanceof ConfigError);
-          assert.equal(
-            err.message,
-            `Cannot parse etcd key ${prefix}/game.json as JSON at line 1, column 16: Unexpected token '}'`,
-          );
-          return true;
-        });
-      } finally {
-        await source.close();
-      }
-    }),
-});
-
-Deno.test({
-  name: "createEtcdConfigSource() stores a file as a key in the extension's format and enforces its mode",
-  ignore,
-  fn: () =>
-    withPrefix(async (prefix, admin) => {
-      const readWrite = createEtcdConfigSource({ addrs: [addr], path: prefix, mode: "read-write" });
-      const readOnly = createEtcdConfigSource({ addrs: [addr], path: prefix, mode: "read-only" });
-      const writeOnly = createEtcdConfigSource({ addrs: [addr], path: prefix, mode: "write-only" });
-      try {
-        await readWrite.store("game.toml", { maxPlayers: 4, rules: { timeLimit: 60 } });
-        assert.match((await admin.get(`${prefix}/game.toml`).string())!, /^maxPlayers = 4/m);
-        assert.deepEqual((await readOnly.load()).map((file) => file.content), [{
-          maxPlayers: 4,
-          rules: { timeLimit: 60 },
-        }]);
-        await assert.rejects(() => readOnly.store("game.toml", {}), (err: unknown) => {
-          assert.ok(DueError.is(err, ErrorCode.IllegalRequest));
-          assert.equal(
-            err.message,
-            `Cannot store game.toml in etcd ${prefix}/ as the etcd config source is read-only`,
-          );
-          return true;
-        });
-        await writeOnly.store("shop.json", { open: true });
-        assert.equal(await admin.get(`${prefix}/shop.json`).string(), '{\n  "open": true\n}\n');
-        await assert.rejects(() => writeOnly.load(), (err: unknown) =>
-          DueError.is(err, ErrorCode.IllegalRequest));
-        assert.throws(() =>
-          writeOnly.watch(() => {}), (err: unknown) =>
-          DueError.is(err, ErrorCode.IllegalRequest));
-        await assert.rejects(() =>
-          readWrite.store("../x.toml", {}), TypeError);
-      } finally {
-        await Promise.all([readWrite.close(), readOnly.close(), writeOnly.close()]);
-      }
-    }),
-});
-
-Deno.test({
-  name: "createConfigCenter() over an etcd source hot-reloads put and deleted keys",
-  ignore,
-  fn: () =>
-    withPrefix(async (prefix, admin) => {
-      await admin.put(`${prefix}/game.toml`).value("maxPlayers = 4\n");
-      const center = createConfigCenter({
-        sources: [createEtcdConfigSource({ addrs: [addr], path: prefix, debounceMs: 30 })],
-        logger: silentLogger,
-      });
-      try {
-        await center.load();
-        assert.equal(center.get("game.maxPlayers"), 4);
-        const changes: ConfigChange[] = [];
-        center.watch((change) => changes.push(change));
-        await admin.put(`${prefix}/game.toml`).value("maxPlayers = 6\n");
-        await waitFor("game.maxPlayers = 6", () => center.get("game.maxPlayers") === 6);
-        await admin.put(`${prefix}/shop.json`).value('{"open": true}');
-        await waitFor("shop.open", () => center.get("shop.open") === true);
-        await admin.delete().key(`${prefix}/shop.json`);
-        await waitFor("shop removed", () => !center.has("shop"));
-        assert.deepEqual(changes.map(({ name, origin }) => [name, origin]), [
-          ["game", "etcd"],
-          ["shop", "etcd"],
-          ["shop", "etcd"],
-        ]);
-      } finally {
-        await center.close();
-      }
-    }),
-});
-
-Deno.test({
-  name: "createConfigSourceFromConfig() builds the etcd source config.driver names",
-  ignore,
-  fn: () =>
-    withPrefix(async (prefix, admin) => {
-      await admin.put(`${prefix}/game.json`).value('{"maxPlayers": 3}');
-      const { config } = resolveConfig({ config: { driver: "etcd", etcd: { addrs: [addr], path: prefix } } });
-      const source = await createConfigSourceFromConfig(config.config);
-      assert.ok(source);
-      try {
-        assert.equal(source.name, "etcd");
-        assert.equal(source.mode, "read-only");
-        assert.deepEqual((await source.load()).map((file) => file.content), [{ maxPlayers: 3 }]);
-      } finally {
-        await source.close();
-      }
-      assert.equal(await createConfigSourceFromConfig(resolveConfig({}).config.config), undefined);
-      await assert.rejects(
-        () => createConfigSourceFromConfig(resolveConfig({ config: { driver: "nacos" } }).config.config),
-        {
-          name: "TypeError",
-          message:
-            `Cannot create config source as 'config.driver' must be one of file|etcd|consul in this build: current value is "nacos"`,
-        },
-      );
-    }),
+  open() {
+    const admin = new Etcd3({ hosts: `http://${addr}` });
+    const path = `/due-test/config-${crypto.randomUUID()}`;
+    const area: ConfigArea = {
+      path,
+      put: async (file, text) => void await admin.put(`${path}/${file}`).value(text),
+      get: async (file) => (await admin.get(`${path}/${file}`).string()) ?? undefined,
+      delete: async (file) => void await admin.delete().key(`${path}/${file}`),
+      putBeside: async (file, text) => void await admin.put(`${path}-other/${file}`).value(text),
+      source: (options) => createEtcdConfigSource({ addrs: [addr], path, ...options }),
+      emptySource: () => createEtcdConfigSource({ addrs: [addr], path: `${path}-none` }),
+      configInput: () => ({ driver: "etcd", etcd: { addrs: [addr], path } }),
+      async close() {
+        await admin.delete().prefix(path).exec(); // the -other sibling too
+        admin.close();
+      },
+    };
+    return Promise.resolve(area);
+  },
 });
 
 Deno.test({
