@@ -5,6 +5,7 @@ import {
   etcdRegistryOptionsFromConfig,
 } from "../../adapters/registry/etcd.ts";
 import { REGISTRY_DRIVERS } from "../../adapters/registry/mod.ts";
+import type { Registry } from "../../adapters/registry/types.ts";
 import { ClosedError, DueError } from "../../core/errors.ts";
 import { createLogger, type LogRecord, silentLogger } from "../../core/logger.ts";
 import { resolveConfig } from "../../config/resolve.ts";
@@ -55,110 +56,108 @@ function create(namespace: string, options: EtcdRegistryOptions = {}) {
 
 runRegistryConformance({ name: "createEtcdRegistry()", ignore, create: (ns) => create(ns), cleanup });
 
-Deno.test({
-  name:
-    "createEtcdRegistry() writes /<namespace>/<name>/<id> = instance JSON under an 11 s lease, as due reads it",
-  ignore,
-  fn: async () => {
-    const namespace = uniqueNamespace();
-    const registry = await create(namespace);
-    const client = admin();
-    try {
-      const instance = sampleInstance("n1");
-      await registry.register(instance);
-      const res = await client.getAll().prefix(`/${namespace}/`).exec();
-      assertEquals(res.kvs.map((kv) => kv.key.toString()), [`/${namespace}/node/n1`]);
-      const text = res.kvs[0].value.toString();
-      assertEquals(
-        Object.keys(JSON.parse(text)),
-        [
-          "id",
-          "name",
-          "kind",
-          "alias",
-          "state",
-          "events",
-          "routes",
-          "services",
-          "endpoint",
-          "weight",
-          "metadata",
-        ],
-      );
-      assertEquals(JSON.parse(text), instance);
-      assertStringIncludes(text, `"routes":[{"i":1,"s":true,"a":true},{"i":2,"n":true}]`);
-      const lease = res.kvs[0].lease;
-      assert(lease !== "0", "the key has no lease");
-      const ttl = await client.leaseClient.leaseTimeToLive({ ID: lease });
-      assertEquals(ttl.grantedTTL, "11");
-      // Every instance of one registry shares its lease.
-      await registry.register(sampleInstance("m1", { name: "mesh", kind: "mesh" }));
-      assertEquals((await client.get(`/${namespace}/mesh/m1`).exec()).kvs[0].lease, lease);
-    } finally {
-      client.close();
-      await registry.close();
-      await cleanup(namespace);
-    }
-  },
-});
+/** The registry a test works on: its namespace, the registry, and an admin client of the same etcd. */
+interface RegistryTestContext {
+  namespace: string;
+  registry: Registry;
+  client: Etcd3;
+}
 
-Deno.test({
-  name: "createEtcdRegistry() revokes its lease when the last instance deregisters",
-  ignore,
-  fn: async () => {
-    const namespace = uniqueNamespace();
-    const registry = await create(namespace);
-    const client = admin();
-    try {
-      await registry.register(sampleInstance("n1"));
-      await registry.register(sampleInstance("n2"));
-      const lease = (await client.get(`/${namespace}/node/n1`).exec()).kvs[0].lease;
-      await registry.deregister(sampleInstance("n1"));
-      assertEquals((await client.leaseClient.leaseTimeToLive({ ID: lease })).TTL !== "-1", true);
-      await registry.deregister(sampleInstance("n2"));
-      assertEquals((await client.leaseClient.leaseTimeToLive({ ID: lease })).TTL, "-1");
-      assertEquals(await client.getAll().prefix(`/${namespace}/`).count(), 0);
-      // Registering again grants a new lease.
-      await registry.register(sampleInstance("n3"));
-      const next = (await client.get(`/${namespace}/node/n3`).exec()).kvs[0].lease;
-      assert(next !== "0" && next !== lease, "no new lease after the old one was revoked");
-    } finally {
-      client.close();
-      await registry.close();
-      await cleanup(namespace);
-    }
-  },
-});
+/** A test over a fresh namespace; the registry, the client and every key and lease are released afterwards. */
+function etcdRegistryTest(
+  name: string,
+  fn: (context: RegistryTestContext) => Promise<void>,
+  options: EtcdRegistryOptions = {},
+): void {
+  Deno.test({
+    name,
+    ignore,
+    async fn() {
+      const namespace = uniqueNamespace();
+      const registry = await create(namespace, options);
+      const client = admin();
+      try {
+        await fn({ namespace, registry, client });
+      } finally {
+        client.close();
+        await registry.close();
+        await cleanup(namespace);
+      }
+    },
+  });
+}
 
-Deno.test({
-  name: "createEtcdRegistry() keeps the lease alive well past its TTL",
-  ignore,
-  fn: async () => {
-    const namespace = uniqueNamespace();
-    const registry = await create(namespace, { retryIntervalMs: 1_000 }); // TTL 2 s
-    const client = admin();
-    try {
-      await registry.register(sampleInstance("n1"));
-      const lease = (await client.get(`/${namespace}/node/n1`).exec()).kvs[0].lease;
-      assertEquals((await client.leaseClient.leaseTimeToLive({ ID: lease })).grantedTTL, "2");
-      await new Promise((r) => setTimeout(r, 5_000));
-      const kvs = (await client.get(`/${namespace}/node/n1`).exec()).kvs;
-      assertEquals(kvs.length, 1, "the record expired although its registry was alive");
-      assertEquals(kvs[0].lease, lease);
-    } finally {
-      client.close();
-      await registry.close();
-      await cleanup(namespace);
-    }
+etcdRegistryTest(
+  "createEtcdRegistry() writes /<namespace>/<name>/<id> = instance JSON under an 11 s lease, as due reads it",
+  async ({ namespace, registry, client }) => {
+    const instance = sampleInstance("n1");
+    await registry.register(instance);
+    const res = await client.getAll().prefix(`/${namespace}/`).exec();
+    assertEquals(res.kvs.map((kv) => kv.key.toString()), [`/${namespace}/node/n1`]);
+    const text = res.kvs[0].value.toString();
+    assertEquals(
+      Object.keys(JSON.parse(text)),
+      [
+        "id",
+        "name",
+        "kind",
+        "alias",
+        "state",
+        "events",
+        "routes",
+        "services",
+        "endpoint",
+        "weight",
+        "metadata",
+      ],
+    );
+    assertEquals(JSON.parse(text), instance);
+    assertStringIncludes(text, `"routes":[{"i":1,"s":true,"a":true},{"i":2,"n":true}]`);
+    const lease = res.kvs[0].lease;
+    assert(lease !== "0", "the key has no lease");
+    const ttl = await client.leaseClient.leaseTimeToLive({ ID: lease });
+    assertEquals(ttl.grantedTTL, "11");
+    // Every instance of one registry shares its lease.
+    await registry.register(sampleInstance("m1", { name: "mesh", kind: "mesh" }));
+    assertEquals((await client.get(`/${namespace}/mesh/m1`).exec()).kvs[0].lease, lease);
   },
-});
+);
 
-Deno.test({
-  name: "createEtcdRegistry() loses a record within its TTL when the registering process is killed",
-  ignore,
-  fn: async () => {
-    const namespace = uniqueNamespace();
-    const registry = await create(namespace);
+etcdRegistryTest(
+  "createEtcdRegistry() revokes its lease when the last instance deregisters",
+  async ({ namespace, registry, client }) => {
+    await registry.register(sampleInstance("n1"));
+    await registry.register(sampleInstance("n2"));
+    const lease = (await client.get(`/${namespace}/node/n1`).exec()).kvs[0].lease;
+    await registry.deregister(sampleInstance("n1"));
+    assertEquals((await client.leaseClient.leaseTimeToLive({ ID: lease })).TTL !== "-1", true);
+    await registry.deregister(sampleInstance("n2"));
+    assertEquals((await client.leaseClient.leaseTimeToLive({ ID: lease })).TTL, "-1");
+    assertEquals(await client.getAll().prefix(`/${namespace}/`).count(), 0);
+    // Registering again grants a new lease.
+    await registry.register(sampleInstance("n3"));
+    const next = (await client.get(`/${namespace}/node/n3`).exec()).kvs[0].lease;
+    assert(next !== "0" && next !== lease, "no new lease after the old one was revoked");
+  },
+);
+
+etcdRegistryTest(
+  "createEtcdRegistry() keeps the lease alive well past its TTL",
+  async ({ namespace, registry, client }) => {
+    await registry.register(sampleInstance("n1"));
+    const lease = (await client.get(`/${namespace}/node/n1`).exec()).kvs[0].lease;
+    assertEquals((await client.leaseClient.leaseTimeToLive({ ID: lease })).grantedTTL, "2");
+    await new Promise((r) => setTimeout(r, 5_000));
+    const kvs = (await client.get(`/${namespace}/node/n1`).exec()).kvs;
+    assertEquals(kvs.length, 1, "the record expired although its registry was alive");
+    assertEquals(kvs[0].lease, lease);
+  },
+  { retryIntervalMs: 1_000 },
+);
+
+etcdRegistryTest(
+  "createEtcdRegistry() loses a record within its TTL when the registering process is killed",
+  async ({ namespace, registry }) => {
     const controller = new AbortController();
     const watch = new ListWatch(registry.watch("node", { signal: controller.signal }));
     const child = new Deno.Command(Deno.execPath(), {
@@ -188,21 +187,15 @@ Deno.test({
       await stopChild(child, "SIGKILL");
       controller.abort();
       await watch.done;
-      await registry.close();
-      await cleanup(namespace);
     }
   },
-});
+);
 
-Deno.test({
-  name: "createEtcdRegistry() skips a malformed record with a warning and keeps watching",
-  ignore,
-  fn: async () => {
-    const namespace = uniqueNamespace();
-    const records: LogRecord[] = [];
-    const logger = createLogger({ level: "warn", sinks: [{ write: (r) => records.push(r) }] });
-    const registry = await create(namespace, { logger });
-    const client = admin();
+const malformedWarnings: LogRecord[] = [];
+etcdRegistryTest(
+  "createEtcdRegistry() skips a malformed record with a warning and keeps watching",
+  async ({ namespace, registry, client }) => {
+    const records = malformedWarnings;
     const controller = new AbortController();
     const watch = new ListWatch(registry.watch("node", { signal: controller.signal }));
     try {
@@ -226,52 +219,32 @@ Deno.test({
     } finally {
       controller.abort();
       await watch.done;
-      client.close();
-      await registry.close();
-      await cleanup(namespace);
     }
   },
-});
+  { logger: createLogger({ level: "warn", sinks: [{ write: (r) => malformedWarnings.push(r) }] }) },
+);
 
-Deno.test({
-  name: "createEtcdRegistry() close() leaves records in place and later calls fail with a closed error",
-  ignore,
-  fn: async () => {
-    const namespace = uniqueNamespace();
-    const registry = await create(namespace);
-    const client = admin();
-    try {
-      await registry.register(sampleInstance("n1"));
-      await registry.close();
-      assertEquals(await client.getAll().prefix(`/${namespace}/`).keys(), [`/${namespace}/node/n1`]);
-      await assertRejects(() => registry.register(sampleInstance("n2")), ClosedError);
-      await assertRejects(() => registry.services("node"), ClosedError);
-      const ended = new ListWatch(registry.watch("node"));
-      await ended.untilEnded();
-    } finally {
-      client.close();
-      await registry.close();
-      await cleanup(namespace);
-    }
+etcdRegistryTest(
+  "createEtcdRegistry() close() leaves records in place and later calls fail with a closed error",
+  async ({ namespace, registry, client }) => {
+    await registry.register(sampleInstance("n1"));
+    await registry.close();
+    assertEquals(await client.getAll().prefix(`/${namespace}/`).keys(), [`/${namespace}/node/n1`]);
+    await assertRejects(() => registry.register(sampleInstance("n2")), ClosedError);
+    await assertRejects(() => registry.services("node"), ClosedError);
+    const ended = new ListWatch(registry.watch("node"));
+    await ended.untilEnded();
   },
-});
+);
 
-Deno.test({
-  name: "createEtcdRegistry() rejects an instance that is not a valid record",
-  ignore,
-  fn: async () => {
-    const namespace = uniqueNamespace();
-    const registry = await create(namespace);
-    try {
-      await assertRejects(() => registry.register(sampleInstance("")), TypeError, "'id'");
-      await assertRejects(() => registry.register(sampleInstance("a/b")), TypeError, "'/'");
-      assertEquals(await registry.services("node"), []);
-    } finally {
-      await registry.close();
-      await cleanup(namespace);
-    }
+etcdRegistryTest(
+  "createEtcdRegistry() rejects an instance that is not a valid record",
+  async ({ registry }) => {
+    await assertRejects(() => registry.register(sampleInstance("")), TypeError, "'id'");
+    await assertRejects(() => registry.register(sampleInstance("a/b")), TypeError, "'/'");
+    assertEquals(await registry.services("node"), []);
   },
-});
+);
 
 Deno.test("createEtcdRegistry() fails with an unavailable error naming the server when etcd is down", async () => {
   const err = await assertRejects(
