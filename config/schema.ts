@@ -277,7 +277,14 @@ export const dueSchema = s.object({
         "Seconds a critical instance stays before removal (as in due)",
       ),
     }, "Consul registry"),
-    nacos: s.object(nacosFields(), "Nacos registry"),
+    nacos: s.object({
+      ...nacosFields(),
+      maxMetadataLength: s.int(
+        1024,
+        "Characters of instance metadata (keys + values) the server keeps, Nacos >= 2.3's limit; 0 = no check (ours)",
+        { min: 0 },
+      ),
+    }, "Nacos registry"),
   }, "Service discovery"),
 
   locate: s.object({

@@ -34,6 +34,10 @@ export const CONFIG_SOURCES = {
     const { addr, token, path, mode } = config.consul;
     return createConsulConfigSource({ addr, token: token || undefined, path, mode });
   },
+  nacos: async (config: DueConfig["config"]): Promise<ConfigSource> => {
+    const { createNacosConfigSource, nacosConfigSourceOptionsFromConfig } = await import("./nacos.ts");
+    return createNacosConfigSource(nacosConfigSourceOptionsFromConfig(config.nacos));
+  },
 } as const;
 
 /** A driver name with a backend in this build. */
@@ -43,7 +47,7 @@ export type ConfigSourceDriver = keyof typeof CONFIG_SOURCES;
  * Creates the source `config.driver` names, or returns `undefined` when the driver is `""` (no config centre).
  *
  * @param config the `config` section of the startup config
- * @throws {TypeError} for a driver without a backend in this build (nacos)
+ * @throws {TypeError} for a driver without a backend in this build, or a key its backend cannot honour
  */
 export async function createConfigSourceFromConfig(
   config: DueConfig["config"],

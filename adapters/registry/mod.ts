@@ -18,4 +18,8 @@ export const REGISTRY_DRIVERS: Record<string, (options: Record<string, unknown>)
     const { createConsulRegistry, consulRegistryOptionsFromConfig } = await import("./consul.ts");
     return await createConsulRegistry(consulRegistryOptionsFromConfig(options));
   },
+  nacos: async (options) => {
+    const { createNacosRegistry, nacosRegistryOptionsFromConfig } = await import("./nacos.ts");
+    return await createNacosRegistry(nacosRegistryOptionsFromConfig(options));
+  },
 };

@@ -2,8 +2,9 @@
  * Where the real servers the tests talk to are, and whether they are up.
  *
  * Addresses come from env variables (`DUE_TEST_REDIS`, `DUE_TEST_NATS`, `DUE_TEST_AMQP`, `DUE_TEST_ETCD`,
- * `DUE_TEST_MEMCACHED`, `DUE_TEST_KAFKA`, `DUE_TEST_CONSUL`) with loopback defaults. A test that needs a server that is down fails
- * loudly in CI (env `CI` set) and is skipped with a one-line reason elsewhere.
+ * `DUE_TEST_MEMCACHED`, `DUE_TEST_KAFKA`, `DUE_TEST_CONSUL`, `DUE_TEST_NACOS`) with loopback defaults. A test
+ * that needs a server that is down fails loudly in CI (env `CI` set) and is skipped with a one-line reason
+ * elsewhere.
  *
  * @module
  */
@@ -19,6 +20,8 @@ export const SERVICES = {
   kafka: { env: "DUE_TEST_KAFKA", fallback: "" },
   /** No Consul agent can be installed here: tests on a real one run only when `DUE_TEST_CONSUL` is set. */
   consul: { env: "DUE_TEST_CONSUL", fallback: "" },
+  /** No Nacos server can be installed here: tests on a real one run only when `DUE_TEST_NACOS` is set. */
+  nacos: { env: "DUE_TEST_NACOS", fallback: "" },
 } as const;
 
 /** A server name of {@linkcode SERVICES}. */
@@ -54,8 +57,8 @@ export const IN_CI = Boolean(Deno.env.get("CI"));
 
 /**
  * Whether tests that need `name` should be skipped here: `true` (with a one-line reason printed) only outside CI
- * when the server does not answer on its port, or for Kafka and Consul when no address is given. In CI it is `false`
- * for every server that can run here, so a missing server makes the tests fail loudly with its address.
+ * when the server does not answer on its port, or for Kafka, Consul and Nacos when no address is given. In CI it is
+ * `false` for every server that can run here, so a missing server makes the tests fail loudly with its address.
  *
  * @example
  * ```ts ignore

@@ -23,6 +23,13 @@ export interface RegistryConformanceOptions {
   skip?: { reason: string; tests: string[] }[];
 }
 
+/** A port of its own for each instance id (backends such as Nacos key instances by ip:port). */
+function samplePort(id: string): number {
+  let hash = 0;
+  for (const char of id) hash = (hash * 31 + char.charCodeAt(0)) % 5000;
+  return 3000 + hash;
+}
+
 /** An instance record with every field set. */
 export function sampleInstance(id: string, overrides: Partial<ServiceInstance> = {}): ServiceInstance {
   return {
@@ -34,7 +41,7 @@ export function sampleInstance(id: string, overrides: Partial<ServiceInstance> =
     events: [1, 3],
     routes: [{ i: 1, s: true, a: true }, { i: 2, n: true }],
     services: ["mail"],
-    endpoint: `drpc://127.0.0.1:${3000 + id.length}?is_secure=false`,
+    endpoint: `drpc://127.0.0.1:${samplePort(id)}?is_secure=false`,
     weight: 2,
     metadata: { zone: "eu" },
     ...overrides,
