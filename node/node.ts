@@ -35,6 +35,9 @@ import type { NodeComponents } from "./proxy.ts";
 import { Router } from "./router.ts";
 import type { Route } from "./router.ts";
 
+/** After a registry lookup that did not list a delivering gate, how long before that gate is looked up again. */
+const GATE_LOOKUP_PAUSE_MS = 1_000;
+
 /**
  * The `host:port` of a `direct://host:port` mesh target, or `undefined` for discovery (`discovery://<service>` or
  * none). @throws {TypeError} for any other target
@@ -118,6 +121,11 @@ export interface NodeStats {
   handlerErrors: number;
   /** Replies that had nowhere to go (a request delivered by a mesh). */
   unroutableReplies: number;
+  /**
+   * Registry lookups for a gate that delivered before this node's watch showed it (a polling registry such as
+   * Nacos shows a new gate up to one poll late); its requests wait for the lookup instead of losing their replies.
+   */
+  gateLookups: number;
 }
 
 /** A running node. */
@@ -204,6 +212,7 @@ export function createNode(options: NodeOptions): Node {
     overflow: 0,
     handlerErrors: 0,
     unroutableReplies: 0,
+    gateLookups: 0,
   };
   const instance: ServiceInstance = {
     id,
@@ -467,6 +476,37 @@ export function createNode(options: NodeOptions): Node {
     return chain.then(settled);
   }
 
+  /** The registry lookup of gates in flight, shared by every task from an unknown gate. */
+  let gateLookup: Promise<void> | undefined;
+  let gateLookupEndedAt = -Infinity;
+
+  /**
+   * Schedules a task; one from a gate this node does not know yet waits for a registry lookup of the gates first,
+   * so that its replies have a link to go back on. Tasks that wait are scheduled in their order of arrival. A gate
+   * the registry does not list either is not looked up again for {@linkcode GATE_LOOKUP_PAUSE_MS}.
+   */
+  function admit(task: Task): void {
+    const known = task.from.kind !== Kind.Gate || gates.has(task.from.id);
+    if (known || abort.signal.aborted) return schedule(task);
+    if (gateLookup === undefined && performance.now() - gateLookupEndedAt < GATE_LOOKUP_PAUSE_MS) {
+      return schedule(task);
+    }
+    gateLookup ??= lookUpGates();
+    gateLookup.then(() => schedule(task));
+  }
+
+  async function lookUpGates(): Promise<void> {
+    stats.gateLookups++;
+    try {
+      replaceGates(await registry.services("gate"));
+    } catch (err) {
+      log.warn("gate lookup failed", { error: errorMessage(err) });
+    } finally {
+      gateLookup = undefined;
+      gateLookupEndedAt = performance.now();
+    }
+  }
+
   function schedule(task: Task): void {
     const { from, cid } = task;
     if (cid === 0) {
@@ -538,11 +578,11 @@ export function createNode(options: NodeOptions): Node {
         if (debug) log.debug("request dropped: internal route from a gate", { route: routeId, cid });
         return;
       }
-      schedule({ from, cid, uid, packet, route, routeId, event: 0 as ClusterEvent });
+      admit({ from, cid, uid, packet, route, routeId, event: 0 as ClusterEvent });
     },
     trigger(from, event, cid, uid) {
       if (!router.handlers(event)) return;
-      schedule({ from, cid, uid, packet: undefined, route: undefined, routeId: 0, event });
+      admit({ from, cid, uid, packet: undefined, route: undefined, routeId: 0, event });
     },
     getState: () => state,
     setState(next) {

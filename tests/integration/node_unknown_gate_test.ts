@@ -1,0 +1,77 @@
+/**
+ * A node whose registry watch has not shown a gate yet (a polling registry such as Nacos shows a new one up to
+ * a poll late) still answers that gate's requests: it looks the gate up in the registry before handling them.
+ */
+import { createJsonCodec } from "../../adapters/codec/json.ts";
+import { createMemoryLocator } from "../../adapters/locator/memory.ts";
+import { createTcpServer } from "../../adapters/network/tcp.ts";
+import { createMemoryRegistry } from "../../adapters/registry/memory.ts";
+import type { Registry } from "../../adapters/registry/types.ts";
+import { connectTcp } from "../../client/mod.ts";
+import { createInprocLinks } from "../../core/inproc_links.ts";
+import { InprocHub } from "../../core/link.ts";
+import { createPacketFormat } from "../../core/packet.ts";
+import game from "../../examples/game/mod.ts";
+import { startRoles } from "../../runtime/roles.ts";
+import { assertEquals } from "../_helpers/assert.ts";
+
+/** The memory registry, except that watches of gates show only the gates there were when they started. */
+function staleGateWatches(registry: Registry): Registry {
+  return {
+    name: registry.name,
+    register: (instance) => registry.register(instance),
+    deregister: (instance) => registry.deregister(instance),
+    services: (name) => registry.services(name),
+    watch: (name, options = {}) => {
+      if (name !== "gate") return registry.watch(name, options);
+      return {
+        async *[Symbol.asyncIterator]() {
+          yield await registry.services("gate");
+          const { signal } = options;
+          if (signal && !signal.aborted) {
+            await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+          }
+        },
+      };
+    },
+    close: () => registry.close(),
+  };
+}
+
+Deno.test("a node answers a gate its registry watch has not shown yet, after one registry lookup", async () => {
+  const format = createPacketFormat();
+  const memory = createMemoryRegistry();
+  const locator = createMemoryLocator();
+  const hub = new InprocHub();
+  let next = 0;
+  const tcp = createTcpServer({ addr: "127.0.0.1:0", format, nextId: () => ++next });
+  const codec = createJsonCodec();
+  // The node starts before the gate: its watch of gates shows none, and never shows more.
+  const roles = await startRoles({
+    roles: ["node", "gate"],
+    app: game,
+    format,
+    registry: staleGateWatches(memory),
+    locator,
+    links: createInprocLinks(hub),
+    hub,
+    gate: { servers: [tcp] },
+    node: { codec, drainQuietMs: 0 },
+  });
+  const client = await connectTcp({ addr: tcp.addr, heartbeatIntervalMs: 0, timeoutMs: 3_000 });
+  try {
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => client.request<{ message: number }>(1, { message: i })),
+    );
+    assertEquals(replies.map((r) => r.message), [0, 1, 2, 3, 4]);
+    assertEquals(roles.node!.stats.gateLookups, 1);
+    assertEquals(roles.node!.stats.unroutableReplies, 0);
+    assertEquals((await client.request<{ message: string }>(1, { message: "again" })).message, "again");
+    assertEquals(roles.node!.stats.gateLookups, 1);
+  } finally {
+    await client.close();
+    await roles.stop(500);
+    await memory.close();
+    await locator.close();
+  }
+});
