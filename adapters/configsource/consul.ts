@@ -123,11 +123,14 @@ export function createConsulConfigSource(options: ConsulConfigSourceOptions = {}
     const ready = new Promise<void>((resolve) => markReady = resolve);
     const loop = (async () => {
       let index: number | undefined;
+      let resync = false;
       for (let failures = 0; !stop.signal.aborted;) {
         try {
           const result = await list(index, stop.signal);
-          // Consul answers a blocking query also when nothing changed (its wait ended): only a new index is news.
-          if (index !== undefined && result.index !== index) changed();
+          // Consul answers a blocking query also when nothing changed (its wait ended): only a new index is news,
+          // or any answer after a failure, when anything may have changed meanwhile.
+          if (resync || (index !== undefined && result.index !== index)) changed();
+          resync = false;
           index = nextConsulIndex(index ?? 0, result.index);
           failures = 0;
           markReady();
@@ -135,6 +138,10 @@ export function createConsulConfigSource(options: ConsulConfigSourceOptions = {}
           if (stop.signal.aborted) break;
           failures++;
           report(err);
+          // A failed query may mean a restarted agent, whose index starts again lower: a blocking query with the
+          // old index would wait out its whole wait. Read at once next time.
+          if (index !== undefined) resync = true;
+          index = undefined;
           markReady();
           await sleep(backoffDelayMs(failures, 200, 5_000), stop.signal);
         }

@@ -73,6 +73,8 @@ export class FakeConsul {
   #closed = false;
   /** Bumped by restart(): blocked queries of the old agent are answered at once, with the new, lower index. */
   #generation = 0;
+  /** Blocking queries of generations below this one were cut by an abrupt restart. */
+  #cutBefore = 0;
 
   private constructor() {
     this.#server = Deno.serve(
@@ -97,13 +99,18 @@ export class FakeConsul {
     return this.#index;
   }
 
-  /** Forgets every service and key and starts the index again from 1 (an agent restarted empty). */
-  restart(): void {
+  /**
+   * Forgets every service and key and starts the index again from 1 (an agent restarted empty). Blocking queries
+   * of the old agent are answered with the new index, or with `abrupt` fail (HTTP 500) as connections that a
+   * restart cut would.
+   */
+  restart(options: { abrupt?: boolean } = {}): void {
     for (const service of this.services.values()) this.#dropChecks(service);
     this.services.clear();
     this.kv.clear();
     this.#index = 1;
     this.#generation++;
+    if (options.abrupt) this.#cutBefore = this.#generation;
     this.#wake();
   }
 
@@ -259,6 +266,7 @@ export class FakeConsul {
         this.#waiters.add(done);
       });
     }
+    if (generation < this.#cutBefore) return new Response("agent restarted", { status: 500 });
     const response = answer();
     response.headers.set("X-Consul-Index", String(this.#index));
     return response;

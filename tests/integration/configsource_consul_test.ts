@@ -80,27 +80,34 @@ runConfigSourceConformance({
   open: () => Promise.resolve(consulArea(serviceAddr("consul"))),
 });
 
-Deno.test("createConsulConfigSource() watch keeps following an agent that restarted empty", async () => {
-  const fake = FakeConsul.start();
-  const admin = new KvAdmin(fake.addr);
-  const center = createConfigCenter({
-    sources: [createConsulConfigSource({ addr: fake.addr, path: "cfg", debounceMs: 30 })],
-    logger: silentLogger,
-  });
-  try {
-    await admin.put("cfg/game.toml", "maxPlayers = 4\n");
-    await center.load();
-    center.watch(() => {});
-    await waitFor("a blocking query", () => fake.blocked > 0);
-    fake.restart();
-    await waitFor("game gone with the agent's data", () => !center.has("game"));
-    await admin.put("cfg/game.toml", "maxPlayers = 8\n");
-    await waitFor("game.maxPlayers = 8", () => center.get("game.maxPlayers") === 8);
-  } finally {
-    await center.close();
-    await fake.close();
-  }
-});
+for (const abrupt of [false, true]) {
+  Deno.test(
+    `createConsulConfigSource() watch keeps following an agent that restarted empty${
+      abrupt ? ", its blocking query cut by the restart" : ""
+    }`,
+    async () => {
+      const fake = FakeConsul.start();
+      const admin = new KvAdmin(fake.addr);
+      const center = createConfigCenter({
+        sources: [createConsulConfigSource({ addr: fake.addr, path: "cfg", debounceMs: 30 })],
+        logger: silentLogger,
+      });
+      try {
+        await admin.put("cfg/game.toml", "maxPlayers = 4\n");
+        await center.load();
+        center.watch(() => {});
+        await waitFor("a blocking query", () => fake.blocked > 0);
+        fake.restart({ abrupt });
+        await waitFor("game gone with the agent's data", () => !center.has("game"));
+        await admin.put("cfg/game.toml", "maxPlayers = 8\n");
+        await waitFor("game.maxPlayers = 8", () => center.get("game.maxPlayers") === 8);
+      } finally {
+        await center.close();
+        await fake.close();
+      }
+    },
+  );
+}
 
 Deno.test("createConsulConfigSource() fails with an unavailable error naming the agent when nothing answers", async () => {
   const addr = `127.0.0.1:${freePort()}`;

@@ -179,29 +179,36 @@ Deno.test("createConsulRegistry() registers again what a restarted agent forgot"
   });
 });
 
-Deno.test("createConsulRegistry() watches keep following an agent whose index went back after a restart", async () => {
-  await withFake({ healthCheck: false, heartbeatCheck: false }, async (fake, create) => {
-    const registry = await create();
-    for (const id of ["n1", "n2", "n3", "n4"]) await registry.register(sampleInstance(id));
-    const controller = new AbortController();
-    const watch = new ListWatch(registry.watch("node", { signal: controller.signal }));
-    try {
-      await watch.until((l) => l.length === 4, "n1 to n4");
-      // A query sent after the restart with the old index would wait out its 60 s, with Consul as here.
-      while (fake.blocked === 0) await sleep(10);
-      const before = fake.index;
-      fake.restart();
-      await registry.register(sampleInstance("n9"));
-      assert(fake.index < before, `the agent's index ${fake.index} did not go back from ${before}`);
-      await watch.until((l) => l.map((i) => i.id).join() === "n9", "n9 alone after the restart");
-      await registry.register(sampleInstance("n8"));
-      await watch.until((l) => l.map((i) => i.id).join() === "n8,n9", "n8 and n9");
-    } finally {
-      controller.abort();
-      await watch.done;
-    }
-  });
-});
+for (const abrupt of [false, true]) {
+  Deno.test(
+    `createConsulRegistry() watches keep following an agent whose index went back after a restart${
+      abrupt ? " that cut their blocking query" : ""
+    }`,
+    async () => {
+      await withFake({ healthCheck: false, heartbeatCheck: false }, async (fake, create) => {
+        const registry = await create();
+        for (const id of ["n1", "n2", "n3", "n4"]) await registry.register(sampleInstance(id));
+        const controller = new AbortController();
+        const watch = new ListWatch(registry.watch("node", { signal: controller.signal }));
+        try {
+          await watch.until((l) => l.length === 4, "n1 to n4");
+          // A query sent after the restart with the old index would wait out its 60 s, with Consul as here.
+          while (fake.blocked === 0) await sleep(10);
+          const before = fake.index;
+          fake.restart({ abrupt });
+          await registry.register(sampleInstance("n9"));
+          assert(fake.index < before, `the agent's index ${fake.index} did not go back from ${before}`);
+          await watch.until((l) => l.map((i) => i.id).join() === "n9", "n9 alone after the restart");
+          await registry.register(sampleInstance("n8"));
+          await watch.until((l) => l.map((i) => i.id).join() === "n8,n9", "n8 and n9");
+        } finally {
+          controller.abort();
+          await watch.done;
+        }
+      });
+    },
+  );
+}
 
 Deno.test("createConsulRegistry() watches survive an agent answering errors and catch up afterwards", async () => {
   await withFake({ healthCheck: false, heartbeatCheck: false, watchWaitS: 1 }, async (fake, create) => {
