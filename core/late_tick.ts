@@ -34,6 +34,8 @@ export class LateTickGuard {
   #late = false;
 
   /**
+   * Starts guarding a check that runs every `periodMs`.
+   *
    * @param periodMs how often the check runs
    * @param now when the check starts, on the clock the caller passes to {@linkcode tick}
    */
