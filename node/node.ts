@@ -35,8 +35,11 @@ import type { NodeComponents } from "./proxy.ts";
 import { Router } from "./router.ts";
 import type { Route } from "./router.ts";
 
-/** After a registry lookup that did not list a delivering gate, how long before that gate is looked up again. */
-const GATE_LOOKUP_PAUSE_MS = 1_000;
+/**
+ * After a registry lookup that did not find a delivering gate (or a mesh service), how long before the next
+ * lookup: a peer the registry does not list is not worth asking about on every request.
+ */
+const LOOKUP_PAUSE_MS = 1_000;
 
 /**
  * The `host:port` of a `direct://host:port` mesh target, or `undefined` for discovery (`discovery://<service>` or
@@ -126,6 +129,8 @@ export interface NodeStats {
    * Nacos shows a new gate up to one poll late); its requests wait for the lookup instead of losing their replies.
    */
   gateLookups: number;
+  /** Registry lookups for a mesh service that the watch showed no host of, made before failing the call. */
+  meshLookups: number;
 }
 
 /** A running node. */
@@ -213,6 +218,7 @@ export function createNode(options: NodeOptions): Node {
     handlerErrors: 0,
     unroutableReplies: 0,
     gateLookups: 0,
+    meshLookups: 0,
   };
   const instance: ServiceInstance = {
     id,
@@ -370,13 +376,48 @@ export function createNode(options: NodeOptions): Node {
     return { link: cached.link, hostId: host.id };
   }
 
+  /** The registry lookup of meshes in flight, shared by calls that found no host. */
+  let meshLookup: Promise<void> | undefined;
+  let meshLookupEndedAt = -Infinity;
+
+  /**
+   * A link to a host of `service`. When the watch shows none, the registry is asked once before giving up: a mesh
+   * that just started may not have reached the watch yet (a polling registry such as Nacos shows it a poll late).
+   * A service the registry does not list either is not looked up again for {@linkcode LOOKUP_PAUSE_MS}.
+   */
+  async function resolveMeshLink(
+    service: string,
+    method: string,
+    direct?: string,
+  ): Promise<{ link: MeshLink; hostId?: string }> {
+    try {
+      return meshLinkFor(service, method, direct);
+    } catch (err) {
+      const recent = meshLookup === undefined && performance.now() - meshLookupEndedAt < LOOKUP_PAUSE_MS;
+      if (!DueError.is(err, ErrorCode.NoNode) || recent || abort.signal.aborted) throw err;
+      meshLookup ??= (async () => {
+        stats.meshLookups++;
+        try {
+          meshes = await registry.services("mesh");
+        } catch (lookupError) {
+          log.warn("mesh lookup failed", { error: errorMessage(lookupError) });
+        } finally {
+          meshLookup = undefined;
+          meshLookupEndedAt = performance.now();
+        }
+      })();
+      await meshLookup;
+      return meshLinkFor(service, method, direct);
+    }
+  }
+
   async function callMesh(
     service: string,
     method: string,
     args: unknown[],
     direct?: string,
   ): Promise<unknown> {
-    const { link, hostId } = meshLinkFor(service, method, direct);
+    const { link, hostId } = await resolveMeshLink(service, method, direct);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -483,12 +524,12 @@ export function createNode(options: NodeOptions): Node {
   /**
    * Schedules a task; one from a gate this node does not know yet waits for a registry lookup of the gates first,
    * so that its replies have a link to go back on. Tasks that wait are scheduled in their order of arrival. A gate
-   * the registry does not list either is not looked up again for {@linkcode GATE_LOOKUP_PAUSE_MS}.
+   * the registry does not list either is not looked up again for {@linkcode LOOKUP_PAUSE_MS}.
    */
   function admit(task: Task): void {
     const known = task.from.kind !== Kind.Gate || gates.has(task.from.id);
     if (known || abort.signal.aborted) return schedule(task);
-    if (gateLookup === undefined && performance.now() - gateLookupEndedAt < GATE_LOOKUP_PAUSE_MS) {
+    if (gateLookup === undefined && performance.now() - gateLookupEndedAt < LOOKUP_PAUSE_MS) {
       return schedule(task);
     }
     gateLookup ??= lookUpGates();
