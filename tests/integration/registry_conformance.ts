@@ -270,3 +270,25 @@ export function runRegistryConformance(options: RegistryConformanceOptions): voi
     }
   });
 }
+
+/**
+ * Runs `fn` with `make` as a factory of registries and closes every registry it made afterwards, then runs
+ * `release` (a fake server's `close`): the frame of each backend's own tests.
+ */
+export async function withRegistries<O, R extends Registry>(
+  make: (more: O) => Promise<R>,
+  release: () => Promise<void>,
+  fn: (create: (more?: O) => Promise<R>) => Promise<void>,
+): Promise<void> {
+  const made: R[] = [];
+  try {
+    await fn(async (more = {} as O) => {
+      const registry = await make(more);
+      made.push(registry);
+      return registry;
+    });
+  } finally {
+    for (const registry of made) await registry.close();
+    await release();
+  }
+}

@@ -15,7 +15,7 @@ import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
 import { FakeConsul } from "../_helpers/fake_consul.ts";
 import { freePort } from "../_helpers/processes.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
-import { ListWatch, runRegistryConformance, sampleInstance } from "./registry_conformance.ts";
+import { ListWatch, runRegistryConformance, sampleInstance, withRegistries } from "./registry_conformance.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,34 +54,21 @@ runRegistryConformance({
   },
 });
 
-/** Runs `fn` with a fresh FakeConsul and a registry on it. */
-async function withFake(
+/** Runs `fn` with a fresh FakeConsul and a factory of registries on it; closes everything afterwards. */
+function withFake(
   options: ConsulRegistryOptions,
   fn: (
     fake: FakeConsul,
     create: (o?: ConsulRegistryOptions) => ReturnType<typeof createConsulRegistry>,
-  ) => Promise<
-    void
-  >,
+  ) => Promise<void>,
 ): Promise<void> {
   const fake = FakeConsul.start();
-  const registries: Awaited<ReturnType<typeof createConsulRegistry>>[] = [];
-  const create = async (more: ConsulRegistryOptions = {}) => {
-    const registry = await createConsulRegistry({
-      addr: fake.addr,
-      logger: silentLogger,
-      ...options,
-      ...more,
-    });
-    registries.push(registry);
-    return registry;
-  };
-  try {
-    await fn(fake, create);
-  } finally {
-    for (const registry of registries) await registry.close();
-    await fake.close();
-  }
+  return withRegistries(
+    (more: ConsulRegistryOptions) =>
+      createConsulRegistry({ addr: fake.addr, logger: silentLogger, ...options, ...more }),
+    () => fake.close(),
+    (create) => fn(fake, create),
+  );
 }
 
 Deno.test("createConsulRegistry() registers due's service layout: id, address, meta chunks and both checks", async () => {

@@ -17,7 +17,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "../_helpers/a
 import { FakeNacos, type FakeNacosOptions } from "../_helpers/fake_nacos.ts";
 import { freePort } from "../_helpers/processes.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
-import { ListWatch, runRegistryConformance, sampleInstance } from "./registry_conformance.ts";
+import { ListWatch, runRegistryConformance, sampleInstance, withRegistries } from "./registry_conformance.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -77,30 +77,24 @@ runRegistryConformance({
 });
 
 /** Runs `fn` with a fresh FakeNacos and a registry factory on it; closes everything afterwards. */
-async function withFake(
+function withFake(
   fakeOptions: FakeNacosOptions,
   options: NacosRegistryOptions,
   fn: (fake: FakeNacos, create: (more?: NacosRegistryOptions) => Promise<Registry>) => Promise<void>,
 ): Promise<void> {
   const fake = FakeNacos.start(fakeOptions);
-  const registries: Registry[] = [];
-  const create = async (more: NacosRegistryOptions = {}) => {
-    const registry = await createNacosRegistry({
-      urls: [fake.url],
-      watchIntervalMs: 50,
-      logger: silentLogger,
-      ...options,
-      ...more,
-    });
-    registries.push(registry);
-    return registry;
-  };
-  try {
-    await fn(fake, create);
-  } finally {
-    for (const registry of registries) await registry.close();
-    await fake.close();
-  }
+  return withRegistries(
+    (more: NacosRegistryOptions) =>
+      createNacosRegistry({
+        urls: [fake.url],
+        watchIntervalMs: 50,
+        logger: silentLogger,
+        ...options,
+        ...more,
+      }),
+    () => fake.close(),
+    (create) => fn(fake, create),
+  );
 }
 
 Deno.test("createNacosRegistry() registers an ephemeral instance at the endpoint's ip:port with the metadata of due's Go registry", async () => {
