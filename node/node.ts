@@ -32,6 +32,7 @@ import { createMeshClient } from "./mesh_client.ts";
 import type { MeshClient } from "./mesh_client.ts";
 import { NodeProxy } from "./proxy.ts";
 import type { NodeComponents } from "./proxy.ts";
+import { RegistryLookup } from "./_registry_lookup.ts";
 import { Router } from "./router.ts";
 import type { Route } from "./router.ts";
 
@@ -376,14 +377,9 @@ export function createNode(options: NodeOptions): Node {
     return { link: cached.link, hostId: host.id };
   }
 
-  /** The registry lookup of meshes in flight, shared by calls that found no host. */
-  let meshLookup: Promise<void> | undefined;
-  let meshLookupEndedAt = -Infinity;
-
   /**
    * A link to a host of `service`. When the watch shows none, the registry is asked once before giving up: a mesh
-   * that just started may not have reached the watch yet (a polling registry such as Nacos shows it a poll late).
-   * A service the registry does not list either is not looked up again for {@linkcode LOOKUP_PAUSE_MS}.
+   * that just started may not have reached the watch yet (see {@linkcode RegistryLookup}).
    */
   async function resolveMeshLink(
     service: string,
@@ -393,20 +389,11 @@ export function createNode(options: NodeOptions): Node {
     try {
       return meshLinkFor(service, method, direct);
     } catch (err) {
-      const recent = meshLookup === undefined && performance.now() - meshLookupEndedAt < LOOKUP_PAUSE_MS;
-      if (!DueError.is(err, ErrorCode.NoNode) || recent || abort.signal.aborted) throw err;
-      meshLookup ??= (async () => {
-        stats.meshLookups++;
-        try {
-          meshes = await registry.services("mesh");
-        } catch (lookupError) {
-          log.warn("mesh lookup failed", { error: errorMessage(lookupError) });
-        } finally {
-          meshLookup = undefined;
-          meshLookupEndedAt = performance.now();
-        }
-      })();
-      await meshLookup;
+      const lookup = DueError.is(err, ErrorCode.NoNode) && !abort.signal.aborted
+        ? meshLookup.start()
+        : undefined;
+      if (lookup === undefined) throw err;
+      await lookup;
       return meshLinkFor(service, method, direct);
     }
   }
@@ -517,36 +504,31 @@ export function createNode(options: NodeOptions): Node {
     return chain.then(settled);
   }
 
-  /** The registry lookup of gates in flight, shared by every task from an unknown gate. */
-  let gateLookup: Promise<void> | undefined;
-  let gateLookupEndedAt = -Infinity;
-
   /**
    * Schedules a task; one from a gate this node does not know yet waits for a registry lookup of the gates first,
-   * so that its replies have a link to go back on. Tasks that wait are scheduled in their order of arrival. A gate
-   * the registry does not list either is not looked up again for {@linkcode LOOKUP_PAUSE_MS}.
+   * so that its replies have a link to go back on (see {@linkcode RegistryLookup}). Tasks that wait are scheduled
+   * in their order of arrival.
    */
   function admit(task: Task): void {
     const known = task.from.kind !== Kind.Gate || gates.has(task.from.id);
-    if (known || abort.signal.aborted) return schedule(task);
-    if (gateLookup === undefined && performance.now() - gateLookupEndedAt < LOOKUP_PAUSE_MS) {
-      return schedule(task);
-    }
-    gateLookup ??= lookUpGates();
-    gateLookup.then(() => schedule(task));
+    const lookup = known || abort.signal.aborted ? undefined : gateLookup.start();
+    if (lookup === undefined) schedule(task);
+    else lookup.then(() => schedule(task));
   }
 
-  async function lookUpGates(): Promise<void> {
-    stats.gateLookups++;
-    try {
-      replaceGates(await registry.services("gate"));
-    } catch (err) {
-      log.warn("gate lookup failed", { error: errorMessage(err) });
-    } finally {
-      gateLookup = undefined;
-      gateLookupEndedAt = performance.now();
-    }
+  /** Asks the registry for the instances of `kind` and applies them with `apply`; failures are logged. */
+  function lookUp(kind: "gate" | "mesh", apply: (list: ServiceInstance[]) => void): RegistryLookup {
+    return new RegistryLookup(async () => {
+      stats[kind === "gate" ? "gateLookups" : "meshLookups"]++;
+      try {
+        apply(await registry.services(kind));
+      } catch (err) {
+        log.warn(`${kind} lookup failed`, { error: errorMessage(err) });
+      }
+    }, LOOKUP_PAUSE_MS);
   }
+  const gateLookup = lookUp("gate", replaceGates);
+  const meshLookup = lookUp("mesh", replaceMeshes);
 
   function schedule(task: Task): void {
     const { from, cid } = task;
@@ -637,6 +619,17 @@ export function createNode(options: NodeOptions): Node {
     if (next !== State.Shut) await registry.register(instance);
   }
 
+  /** Takes a new list of meshes, releasing the links to instances that left it or moved. */
+  function replaceMeshes(list: ServiceInstance[]): void {
+    meshes = list;
+    for (const [meshId, cached] of meshLinks) {
+      if (meshId.startsWith("direct://")) continue;
+      if (list.some((m) => m.id === meshId && m.endpoint === cached.endpoint)) continue;
+      meshLinks.delete(meshId);
+      links.release?.({ id: meshId, endpoint: cached.endpoint });
+    }
+  }
+
   function replaceGates(list: ServiceInstance[]): void {
     const seen = new Set<string>();
     for (const ins of list) {
@@ -697,15 +690,7 @@ export function createNode(options: NodeOptions): Node {
         consume(registry.watch("node", { signal }), (list) => nodes.replace(list), signal, log, "node watch"),
         consume(
           registry.watch("mesh", { signal }),
-          (list) => {
-            meshes = list;
-            for (const [meshId, cached] of meshLinks) {
-              if (meshId.startsWith("direct://")) continue;
-              if (list.some((m) => m.id === meshId && m.endpoint === cached.endpoint)) continue;
-              meshLinks.delete(meshId);
-              links.release?.({ id: meshId, endpoint: cached.endpoint });
-            }
-          },
+          replaceMeshes,
           signal,
           log,
           "mesh watch",
