@@ -15,14 +15,7 @@ export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 }
 
-/** Resolves once `condition()` holds; rejects after `timeoutMs` naming `what`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(5);
-  }
-}
+export { waitFor } from "./wait.ts";
 
 /** Sleeps `ms`. */
 export function delay(ms: number): Promise<void> {

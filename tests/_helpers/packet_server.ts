@@ -458,14 +458,7 @@ export async function selfSignedCert(): Promise<{ cert: string; key: string } | 
   }
 }
 
-/** Resolves once `condition()` holds; rejects after `timeoutMs` with `what` in the message. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(5);
-  }
-}
+export { waitFor } from "./wait.ts";
 
 /** Bytes as lowercase hex pairs separated by spaces, for readable assertion failures. */
 export function hex(bytes: Uint8Array): string {

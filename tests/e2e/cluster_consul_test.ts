@@ -7,17 +7,9 @@ import { createTestCluster } from "../_helpers/cluster.ts";
 import { FakeConsul } from "../_helpers/fake_consul.ts";
 import { skipUnless } from "../_helpers/services.ts";
 import { connectTcp } from "../../client/mod.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const ignore = await skipUnless("redis");
-
-/** Waits until `check` holds; fails after `timeoutMs` naming `what`. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 Deno.test({
   name:
@@ -55,13 +47,13 @@ Deno.test({
       for (let i = 0; i < 20; i++) assertEquals((await c.request<{ nid: string }>(1, { i })).nid, "n1");
       const n2 = fake.services.get("node-n2");
       assert(n2, "FakeConsul forgot n2 before its checks lapsed");
-      await eventually(
+      await waitFor(
         () => [...n2.checks.values()].some((check) => check.status === "critical"),
         "n2's heartbeat check turning critical",
       );
 
       assertEquals(await cluster.stop("n1"), 0);
-      await eventually(() => !fake.services.has("node-n1"), "n1 deregistering on SIGTERM");
+      await waitFor(() => !fake.services.has("node-n1"), "n1 deregistering on SIGTERM");
     } finally {
       await client.current?.close();
       await cluster.close();

@@ -7,17 +7,9 @@ import { createTestCluster } from "../_helpers/cluster.ts";
 import { FakeNacos } from "../_helpers/fake_nacos.ts";
 import { skipUnless } from "../_helpers/services.ts";
 import { connectTcp } from "../../client/mod.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const ignore = await skipUnless("redis");
-
-/** Waits until `check` holds; fails after `timeoutMs` naming `what`. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 Deno.test({
   name:
@@ -57,10 +49,10 @@ Deno.test({
       for (let i = 0; i < 20; i++) assertEquals((await c.request<{ nid: string }>(1, { i })).nid, "n1");
       const n2 = [...fake.instances("node", group).values()].find((i) => i.metadata.id === "n2");
       assert(n2, "FakeNacos forgot n2 before its heartbeats lapsed");
-      await eventually(() => !n2.healthy, "n2 turning unhealthy without heartbeats");
+      await waitFor(() => !n2.healthy, "n2 turning unhealthy without heartbeats");
 
       assertEquals(await cluster.stop("n1"), 0);
-      await eventually(() => !ids("node").includes("n1"), "n1 deregistering on SIGTERM");
+      await waitFor(() => !ids("node").includes("n1"), "n1 deregistering on SIGTERM");
     } finally {
       await client.current?.close();
       await cluster.close();

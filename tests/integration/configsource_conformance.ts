@@ -16,6 +16,7 @@ import { resolveConfig } from "../../config/resolve.ts";
 import type { DueConfigInput } from "../../config/schema.ts";
 import { DueError, ErrorCode } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 /** A fresh, empty place in the backend (a key prefix) and an operator's access to it. */
 export interface ConfigArea {
@@ -51,14 +52,6 @@ export interface ConfigSourceConformanceOptions {
   ignore: boolean;
   /** A fresh area for one test. */
   open(): Promise<ConfigArea>;
-}
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Registers the conformance tests of one config source backend. */
@@ -168,11 +161,11 @@ export function runConfigSourceConformance(options: ConfigSourceConformanceOptio
       center.watch((change) => changes.push(change));
       await area.watchSettled?.();
       await area.put("game.toml", "maxPlayers = 6\n");
-      await waitFor("game.maxPlayers = 6", () => center.get("game.maxPlayers") === 6);
+      await waitFor(() => center.get("game.maxPlayers") === 6, "game.maxPlayers = 6");
       await area.put("shop.json", '{"open": true}');
-      await waitFor("shop.open", () => center.get("shop.open") === true);
+      await waitFor(() => center.get("shop.open") === true, "shop.open");
       await area.delete("shop.json");
-      await waitFor("shop removed", () => !center.has("shop"));
+      await waitFor(() => !center.has("shop"), "shop removed");
       assert.deepEqual(changes.map(({ name, origin }) => [name, origin]), [
         ["game", origin],
         ["shop", origin],

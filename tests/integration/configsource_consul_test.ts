@@ -11,14 +11,7 @@ import { FakeConsul } from "../_helpers/fake_consul.ts";
 import { freePort } from "../_helpers/processes.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
 import { type ConfigArea, runConfigSourceConformance } from "./configsource_conformance.ts";
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Writes or deletes KV keys as an operator would, with Consul's HTTP API. */
 class KvAdmin {
@@ -55,7 +48,7 @@ function consulArea(addr: string, fake?: FakeConsul): ConfigArea {
     configInput: () => ({ driver: "consul", consul: { addr, path } }),
     // The watch's first blocking query must be in place before the change, or it reads the change as the start.
     watchSettled: () =>
-      fake ? waitFor("a blocking query", () => fake.blocked > 0) : new Promise((r) => setTimeout(r, 100)),
+      fake ? waitFor(() => fake.blocked > 0, "a blocking query") : new Promise((r) => setTimeout(r, 100)),
     async close() {
       await admin.delete(path, true); // the -other sibling too
       await fake?.close();
@@ -96,11 +89,11 @@ for (const abrupt of [false, true]) {
         await admin.put("cfg/game.toml", "maxPlayers = 4\n");
         await center.load();
         center.watch(() => {});
-        await waitFor("a blocking query", () => fake.blocked > 0);
+        await waitFor(() => fake.blocked > 0, "a blocking query");
         fake.restart({ abrupt });
-        await waitFor("game gone with the agent's data", () => !center.has("game"));
+        await waitFor(() => !center.has("game"), "game gone with the agent's data");
         await admin.put("cfg/game.toml", "maxPlayers = 8\n");
-        await waitFor("game.maxPlayers = 8", () => center.get("game.maxPlayers") === 8);
+        await waitFor(() => center.get("game.maxPlayers") === 8, "game.maxPlayers = 8");
       } finally {
         await center.close();
         await fake.close();

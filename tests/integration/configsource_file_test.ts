@@ -5,6 +5,7 @@ import { type ConfigChange, createConfigCenter } from "../../config/center.ts";
 import { ConfigError } from "../../config/config_error.ts";
 import { DueError, ErrorCode } from "../../core/errors.ts";
 import { createLogger, type LogRecord, silentLogger } from "../../core/logger.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "due-configsource-" });
@@ -12,14 +13,6 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
     await fn(dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -146,7 +139,7 @@ Deno.test("createFileConfigSource() watch() reports changes once per burst of wr
     const watcher = source.watch((change) => changes.push(change));
     await sleep(50);
     for (let v = 1; v <= 5; v++) await Deno.writeTextFile(`${dir}/game.toml`, `v = ${v}\n`);
-    await waitFor("a change", () => changes.length > 0);
+    await waitFor(() => changes.length > 0, "a change");
     await sleep(400);
     assert.equal(changes.length, 1, "five writes in a burst are read once");
     assert.deepEqual(changes[0].files.map((file) => file.content), [{ v: 5 }]);
@@ -171,11 +164,11 @@ Deno.test("createConfigCenter() over a file source hot-reloads edited, added and
     center.watch((change) => changes.push(change));
 
     await Deno.writeTextFile(`${dir}/game.toml`, "maxPlayers = 6\n");
-    await waitFor("game.maxPlayers = 6", () => center.get("game.maxPlayers") === 6);
+    await waitFor(() => center.get("game.maxPlayers") === 6, "game.maxPlayers = 6");
     await Deno.writeTextFile(`${dir}/shop.yaml`, "open: true\n");
-    await waitFor("shop.open", () => center.get("shop.open") === true);
+    await waitFor(() => center.get("shop.open") === true, "shop.open");
     await Deno.remove(`${dir}/game.toml`);
-    await waitFor("game removed", () => !center.has("game"));
+    await waitFor(() => !center.has("game"), "game removed");
     assert.deepEqual(changes.map(({ name, value, origin }) => [name, value, origin]), [
       ["game", { maxPlayers: 6 }, "file"],
       ["shop", { open: true }, "file"],
@@ -197,11 +190,11 @@ Deno.test("createConfigCenter() keeps a file's last good values while it is brok
     await center.load();
     await Deno.writeTextFile(`${dir}/game.json`, '{"maxPlayers": ');
     await Deno.writeTextFile(`${dir}/shop.json`, '{"open": true}');
-    await waitFor("shop reloaded", () => center.get("shop.open") === true);
+    await waitFor(() => center.get("shop.open") === true, "shop reloaded");
     assert.equal(center.get("game.maxPlayers"), 4, "the broken file keeps its last good values");
     assert.ok(records.some((record) => record.level === "error" && record.attrs.file === "game.json"));
     await Deno.writeTextFile(`${dir}/game.json`, '{"maxPlayers": 8}');
-    await waitFor("game fixed", () => center.get("game.maxPlayers") === 8);
+    await waitFor(() => center.get("game.maxPlayers") === 8, "game fixed");
     await center.close();
   });
 });
@@ -243,7 +236,7 @@ Deno.test("createConfigCenter() over a missing read-write directory creates it a
     await center.load();
     assert.equal(center.has("game"), false);
     await Deno.writeTextFile(`${dir}/fresh/game.json`, '{"maxPlayers": 2}');
-    await waitFor("game.maxPlayers = 2", () => center.get("game.maxPlayers") === 2);
+    await waitFor(() => center.get("game.maxPlayers") === 2, "game.maxPlayers = 2");
     await center.close();
   });
 });

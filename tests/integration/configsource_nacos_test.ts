@@ -19,14 +19,7 @@ import { FakeNacos } from "../_helpers/fake_nacos.ts";
 import { freePort } from "../_helpers/processes.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
 import { type ConfigArea, runConfigSourceConformance } from "./configsource_conformance.ts";
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from "../_helpers/wait.ts";
 
 /** Publishes, reads and deletes configs as an operator would, with Nacos's open API. */
 class ConfigAdmin {
@@ -108,7 +101,7 @@ function nacosArea(
     // The listener request must be held before the change, or the change is read as the starting state.
     watchSettled: () =>
       fake
-        ? waitFor("a held listener request", () => fake.listeners > 0)
+        ? waitFor(() => fake.listeners > 0, "a held listener request")
         : new Promise((r) => setTimeout(r, 300)),
     async close() {
       await admin.deleteGroup(group);
@@ -216,9 +209,9 @@ for (const server of servers) {
         center.watch((change) => changes.push(change));
         await new Promise((resolve) => setTimeout(resolve, 200)); // the listener request is held
         await admin.publish("game.toml", group, "maxPlayers = 6\n");
-        await waitFor("game.maxPlayers = 6", () => center.get("game.maxPlayers") === 6);
+        await waitFor(() => center.get("game.maxPlayers") === 6, "game.maxPlayers = 6");
         await admin.delete("shop.json", group);
-        await waitFor("shop removed", () => !center.has("shop"));
+        await waitFor(() => !center.has("shop"), "shop removed");
         assert.deepEqual(changes.map(({ name, origin }) => [name, origin]), [
           ["game", "nacos"],
           ["shop", "nacos"],
@@ -259,11 +252,11 @@ Deno.test("createNacosConfigSource() watch keeps following a server that restart
     await admin.publish("game.toml", "DEFAULT_GROUP", "maxPlayers = 4\n");
     await center.load();
     center.watch(() => {});
-    await waitFor("a held listener request", () => fake.listeners > 0);
+    await waitFor(() => fake.listeners > 0, "a held listener request");
     fake.restart();
-    await waitFor("game gone with the server's data", () => !center.has("game"));
+    await waitFor(() => !center.has("game"), "game gone with the server's data");
     await admin.publish("game.toml", "DEFAULT_GROUP", "maxPlayers = 8\n");
-    await waitFor("game.maxPlayers = 8", () => center.get("game.maxPlayers") === 8);
+    await waitFor(() => center.get("game.maxPlayers") === 8, "game.maxPlayers = 8");
   } finally {
     await center.close();
     await fake.close();
@@ -283,7 +276,7 @@ Deno.test("createNacosConfigSource() listens with each file's MD5 and the Long-P
     await admin.publish("game.toml", "DEFAULT_GROUP", "maxPlayers = 4\n");
     const watcher = source.watch(() => {});
     await watcher.ready;
-    await waitFor("a held listener request", () => fake.listeners > 0);
+    await waitFor(() => fake.listeners > 0, "a held listener request");
     const listen = fake.requests.find((r) => r.startsWith("POST /nacos/v1/cs/configs/listener"))!;
     assert.match(listen, /[?&]accessToken=[\w-]+/);
     const probe = new URLSearchParams(listen.slice(listen.indexOf("|") + 1)).get("Listening-Configs");
@@ -292,7 +285,7 @@ Deno.test("createNacosConfigSource() listens with each file's MD5 and the Long-P
     assert.equal(probe, `game.toml\x02DEFAULT_GROUP\x02${hash}\x01`);
     // Stopping the watch ends the held request instead of leaving it to the server's timeout.
     await watcher.stop();
-    await waitFor("the listener request to go away", () => fake.listeners === 0, 2_000);
+    await waitFor(() => fake.listeners === 0, "the listener request to go away", 2_000);
   } finally {
     await source.close();
     await fake.close();

@@ -6,14 +6,7 @@ import { startMonolith } from "../_helpers/monolith.ts";
 import { connectTcp } from "../../client/mod.ts";
 import type { Client } from "../../client/mod.ts";
 import app from "../fixtures/api_app.ts";
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { waitFor } from "../_helpers/wait.ts";
 
 Deno.test("the node API works through a gate in one process", async (t) => {
   const m = await startMonolith(app);

@@ -18,17 +18,9 @@ import { FakeNacos, type FakeNacosOptions } from "../_helpers/fake_nacos.ts";
 import { freePort } from "../_helpers/processes.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
 import { ListWatch, runRegistryConformance, sampleInstance, withRegistries } from "./registry_conformance.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `check` holds; fails after `timeoutMs` naming `what`. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 /** One FakeNacos per conformance test, keyed by the test's namespace. */
 const fakes = new Map<string, FakeNacos>();
@@ -186,7 +178,7 @@ Deno.test("createNacosRegistry() keeps an instance healthy with heartbeats, and 
       const closedAt = Date.now();
       await watch.until((l) => l.length === 0, "n1 gone", 4_000);
       assert(Date.now() - closedAt >= 900, "dropped before its heartbeat timeout could lapse");
-      await eventually(() => fake.instances("node").size === 0, "the server removing n1");
+      await waitFor(() => fake.instances("node").size === 0, "the server removing n1");
     } finally {
       controller.abort();
       await watch.done;
@@ -201,13 +193,13 @@ Deno.test("createNacosRegistry() registers again what a restarted server forgot 
     const registry = await create();
     await registry.register(sampleInstance("n1", { endpoint: "drpc://127.0.0.1:4001" }));
     await registry.register(sampleInstance("n2", { endpoint: "drpc://127.0.0.1:4002" }));
-    await eventually(
+    await waitFor(
       () => fake.requests.filter((r) => r.startsWith("PUT") && !r.includes("beat=")).length >= 2,
       "light heartbeats",
     );
     fake.restart();
     assertEquals(fake.instances("node").size, 0);
-    await eventually(() => fake.instances("node").size === 2, "both instances registered again");
+    await waitFor(() => fake.instances("node").size === 2, "both instances registered again");
     assertEquals((await registry.services("node")).map((i) => i.id), ["n1", "n2"]);
     assertEquals(fake.instances("node").get("127.0.0.1:4001#DEFAULT")?.metadata.id, "n1");
     assert(records.some((r) => r.msg.includes("registering it again")), "the re-registration was not logged");
@@ -228,7 +220,7 @@ Deno.test("createNacosRegistry() fails over to the next url when a server refuse
     await registry.register(sampleInstance("n1"));
     assertEquals(good.instances("node").size, 1);
     assertEquals((await registry.services("node")).map((i) => i.id), ["n1"]);
-    await eventually(() => good.requests.some((r) => r.startsWith("PUT")), "the first heartbeat");
+    await waitFor(() => good.requests.some((r) => r.startsWith("PUT")), "the first heartbeat");
     // The server that answered is asked first from then on.
     const sickRequests = sick.requests.length;
     await registry.services("node");
