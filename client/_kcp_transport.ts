@@ -13,7 +13,6 @@
  */
 
 import { type Kcp, KcpInputResult } from "../adapters/network/kcp/kcp.ts";
-import { needsAck } from "../adapters/network/kcp/datagram.ts";
 import {
   createStreamKcp,
   type KcpTunables,
@@ -206,7 +205,7 @@ export class KcpTransport implements Transport {
     // An ACK, or a segment held back behind a lost one, is no data but proves the gate is there.
     if (valid && !delivered && !this.#closing) this.#handlers.onAlive?.();
     if (this.#link === undefined) return;
-    if (needsAck(datagram)) {
+    if (kcp.hasPendingAcks) {
       if (!this.#ackNoDelay) this.#needsFlush = true;
       else this.#ackImmediate ??= setImmediate(this.#onAckTurn);
     }

@@ -168,3 +168,21 @@ Deno.test("Kcp sends a segment queued before setMtu() shrank the MTU in a datagr
   // ikcp would write the 1024-byte segment past its 3·(mtu + 24) = 672-byte buffer; the port grows its buffer.
   assertEquals(sizes, [1024, 200, 148]);
 });
+
+Deno.test("Kcp.hasPendingAcks tells whether an input left ACKs to send: after PUSH yes, after ACKs only no", () => {
+  const sent: Uint8Array[] = [];
+  const a = new Kcp(7, (d) => sent.push(d.slice()));
+  const b = new Kcp(7, (d) => sent.push(d.slice()));
+  a.send(new Uint8Array([1, 2, 3]));
+  a.update(0);
+  a.flush();
+  const push = sent.splice(0);
+  assertEquals(b.hasPendingAcks, false);
+  for (const d of push) b.input(d);
+  assertEquals(b.hasPendingAcks, true);
+  b.update(0);
+  b.flush();
+  assertEquals(b.hasPendingAcks, false);
+  for (const d of sent.splice(0)) a.input(d); // b's ACK
+  assertEquals(a.hasPendingAcks, false);
+});

@@ -18,7 +18,6 @@ import { BaseConn, type ServerCore } from "../_server_core.ts";
 import { CloseReason } from "../types.ts";
 import type { DueItem } from "./_due_heap.ts";
 import type { Kcp } from "./kcp.ts";
-import { needsAck } from "./datagram.ts";
 import { createStreamKcp, type ResolvedKcpTunables, sendStream } from "./tunables.ts";
 
 /** What a session needs from its server. */
@@ -119,7 +118,7 @@ export class KcpSession extends BaseConn implements DueItem {
     else this.active = true;
     this.#readAll();
     if (this.released) return;
-    if (needsAck(datagram)) {
+    if (kcp.hasPendingAcks) {
       if (!this.#host.tunables.ackNoDelay) this.#needsFlush = true;
       else if (!this.ackPending) this.#host.ackSoon(this);
     }

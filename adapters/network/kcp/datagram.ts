@@ -84,29 +84,3 @@ export function pushesBelow(datagram: Uint8Array, limit: number): boolean {
   }
   return true;
 }
-
-/**
- * Whether `datagram` carries a PUSH or a window probe: something the peer expects an answer to soon. A datagram
- * of ACKs only needs none.
- *
- * @param datagram The received datagram.
- * @returns `true` if a segment's command is PUSH or WASK.
- *
- * @example
- * ```ts
- * import { encodeSegmentHeader, KcpCmd, needsAck } from "./mod.ts";
- * const ack = new Uint8Array(24);
- * encodeSegmentHeader(ack, 0, 9, KcpCmd.Ack, 0, 256, 0, 3, 4, 0);
- * console.log(needsAck(ack)); // false
- * ```
- */
-export function needsAck(datagram: Uint8Array): boolean {
-  const end = datagram.length;
-  let off = 0;
-  while (end - off >= KCP_OVERHEAD) {
-    const cmd = datagram[off + 4];
-    if (cmd === KcpCmd.Push || cmd === KcpCmd.WindowAsk) return true;
-    off += KCP_OVERHEAD + readU32LE(datagram, off + 20);
-  }
-  return false;
-}

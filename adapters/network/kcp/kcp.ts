@@ -300,6 +300,14 @@ export class Kcp {
     return this.#conv;
   }
 
+  /**
+   * Whether ACKs or a window tell wait for the next flush: what an input the peer expects an answer to leaves
+   * behind (a datagram of ACKs only, or PUSH segments outside the window, leave none).
+   */
+  get hasPendingAcks(): boolean {
+    return this.#ackCount > 0 || (this.#probe & ASK_TELL) !== 0;
+  }
+
   /** {@linkcode KcpState.Alive} (0), or {@linkcode KcpState.DeadLink} (-1) once a segment was sent `deadLink` times. */
   get state(): KcpState {
     return this.#state === 0 ? KcpState.Alive : KcpState.DeadLink;
