@@ -6,6 +6,7 @@
 
 import type { Codec } from "../adapters/codec/types.ts";
 import type { ByteOrder } from "../core/packet.ts";
+import type { Encryptor } from "../adapters/crypto/types.ts";
 
 /**
  * Settings of automatic reconnect.
@@ -28,6 +29,9 @@ export interface ReconnectOptions {
   maxDelayMs: number;
 }
 
+/** Payload encryption shared with the node (`cluster.node.encryptor`): an {@linkcode Encryptor}'s two methods. */
+export type PayloadEncryptor = Pick<Encryptor, "encrypt" | "decrypt">;
+
 /**
  * Options of `createClient`. The packet options must match the server's `packet.*`.
  *
@@ -42,14 +46,6 @@ export interface ReconnectOptions {
  * await client.close();
  * ```
  */
-/** Payload encryption shared with the node (`cluster.node.encryptor`). */
-export interface PayloadEncryptor {
-  /** Encrypts a payload. */
-  encrypt(data: Uint8Array): Uint8Array;
-  /** Decrypts a payload. @throws when the payload was not encrypted with the matching key */
-  decrypt(data: Uint8Array): Uint8Array;
-}
-
 export interface ClientOptions {
   /** Byte order of size, route, seq and heartbeat time. @default "big" */
   byteOrder?: ByteOrder;

@@ -26,14 +26,23 @@ let slabOffset = 0;
  */
 export function allocBytes(size: number): Uint8Array {
   if (size > MAX_SLAB_ALLOC) return new Uint8Array(size);
+  const start = reserveSlab(size);
+  endSlabUse(start + size);
+  return slab.subarray(start, start + size);
+}
+
+/** Makes room for up to `size` bytes in the current slab (a new slab when it is full); returns where they start. */
+function reserveSlab(size: number): number {
   if (slabOffset + size > SLAB_BYTES) {
     slab = new Uint8Array(SLAB_BYTES);
     slabOffset = 0;
   }
-  const view = slab.subarray(slabOffset, slabOffset + size);
-  // Keep views 8-byte aligned so DataView reads of i64 fields stay fast.
-  slabOffset += (size + 7) & ~7;
-  return view;
+  return slabOffset;
+}
+
+/** Marks the slab used up to `end`, keeping the next view 8-byte aligned so DataView reads of i64 stay fast. */
+function endSlabUse(end: number): void {
+  slabOffset = (end + 7) & ~7;
 }
 
 /** A copy of `bytes` cut from a slab (see {@linkcode allocBytes}). */
@@ -122,7 +131,9 @@ export function utf8Encode(text: string): Uint8Array {
 export function utf8EncodeAfter(headerBytes: number, text: string): Uint8Array {
   const worst = headerBytes + text.length * 3;
   if (worst > MAX_SLAB_ALLOC) {
-    // Too long for a slab: one native call into a reused scratch buffer, then a copy behind the header.
+    // Too long for a slab. Without a header the native encoder's own buffer is the answer; with one, encode into
+    // a reused scratch buffer (when it fits) and copy behind the header.
+    if (headerBytes === 0) return encoder.encode(text);
     const bytes = text.length * 3 > scratch.length ? encoder.encode(text) : scratch.subarray(
       0,
       encoder.encodeInto(text, scratch).written,
@@ -131,18 +142,13 @@ export function utf8EncodeAfter(headerBytes: number, text: string): Uint8Array {
     out.set(bytes, headerBytes);
     return out;
   }
-  if (slabOffset + worst > SLAB_BYTES) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabOffset = 0;
-  }
-  const start = slabOffset;
+  const start = reserveSlab(worst);
   const at = start + headerBytes;
   const end = at +
     (text.length > JS_ENCODE_MAX
       ? encoder.encodeInto(text, slab.subarray(at, start + worst)).written
       : utf8Write(text, slab, at));
-  // Keep views 8-byte aligned, as allocBytes does.
-  slabOffset = (end + 7) & ~7;
+  endSlabUse(end);
   return slab.subarray(start, end);
 }
 

@@ -27,8 +27,8 @@ const SAMPLES = [
 ];
 
 Deno.test("utf8Encode() writes exactly what TextEncoder writes", () => {
-  // Encoded back to back and compared only afterwards: the unused tail each encoding gives back to the slab must
-  // not overlap what it wrote, nor what the next allocation gets.
+  // Encoded back to back and compared only afterwards: each encoding reserves the worst case but keeps only what
+  // it wrote, which must not overlap the next encoding nor the next allocation.
   const encoded = SAMPLES.map((text) => utf8Encode(text));
   const after = allocBytes(64).fill(0xee);
   SAMPLES.forEach((text, i) => {
