@@ -1,35 +1,53 @@
 /**
  * Private to the node: an on-demand registry lookup for a peer the node's watch has not shown yet (a polling
- * registry such as Nacos shows a new instance up to a poll late). Callers that need it at the same time share one
- * lookup; after one ends, none starts for `pauseMs`, so a peer the registry does not list either is not asked
- * about on every request.
+ * registry such as Nacos shows a new instance up to a poll late). Callers that need one at the same time share
+ * it; a peer the lookup did not find either is not asked about again for `pauseMs`, so an unknown peer does not
+ * cost a registry request per message, while another new peer still gets its lookup.
  *
  * @module
  */
 
-/** One kind of lookup (gates, meshes): a shared run in flight and a pause after each. */
+/** One kind of lookup (gates, meshes): a shared run in flight, and a pause per peer it did not find. */
 export class RegistryLookup {
-  readonly #run: () => Promise<void>;
+  readonly #run: () => Promise<ReadonlySet<string>>;
   readonly #pauseMs: number;
   #inFlight: Promise<void> | undefined;
-  #endedAt = -Infinity;
+  /** Peers asked about during the run in flight. */
+  #asked = new Set<string>();
+  /** When a lookup last failed to find a peer, by peer. */
+  readonly #missedAt = new Map<string, number>();
 
   /**
-   * @param run asks the registry and applies the answer; must not reject (it reports its own failures)
-   * @param pauseMs how long after a lookup ended no new one starts
+   * Starts no lookup yet.
+   *
+   * @param run asks the registry, applies the answer and resolves with the peers it found; must not reject (it
+   *   reports its own failures and resolves with none)
+   * @param pauseMs how long a peer a lookup did not find is not looked up again
    */
-  constructor(run: () => Promise<void>, pauseMs: number) {
+  constructor(run: () => Promise<ReadonlySet<string>>, pauseMs: number) {
     this.#run = run;
     this.#pauseMs = pauseMs;
   }
 
-  /** The lookup in flight, a new one, or `undefined` within the pause after the last one (nothing to wait for). */
-  start(): Promise<void> | undefined {
-    if (this.#inFlight) return this.#inFlight;
-    if (performance.now() - this.#endedAt < this.#pauseMs) return undefined;
-    return this.#inFlight = this.#run().finally(() => {
-      this.#inFlight = undefined;
-      this.#endedAt = performance.now();
-    });
+  /**
+   * The lookup to wait for before using `peer`: the one in flight, a new one, or `undefined` when a lookup did not
+   * find `peer` less than `pauseMs` ago (nothing new to learn).
+   */
+  start(peer: string): Promise<void> | undefined {
+    if (!this.#inFlight) {
+      const missedAt = this.#missedAt.get(peer);
+      if (missedAt !== undefined && performance.now() - missedAt < this.#pauseMs) return undefined;
+      this.#inFlight = this.#run().then((found) => {
+        const now = performance.now();
+        for (const asked of this.#asked) {
+          if (found.has(asked)) this.#missedAt.delete(asked);
+          else this.#missedAt.set(asked, now);
+        }
+        this.#asked = new Set();
+        this.#inFlight = undefined;
+      });
+    }
+    this.#asked.add(peer);
+    return this.#inFlight;
   }
 }

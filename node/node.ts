@@ -390,7 +390,7 @@ export function createNode(options: NodeOptions): Node {
       return meshLinkFor(service, method, direct);
     } catch (err) {
       const lookup = DueError.is(err, ErrorCode.NoNode) && !abort.signal.aborted
-        ? meshLookup.start()
+        ? meshLookup.start(service)
         : undefined;
       if (lookup === undefined) throw err;
       await lookup;
@@ -504,31 +504,63 @@ export function createNode(options: NodeOptions): Node {
     return chain.then(settled);
   }
 
+  /** Tasks from a gate this node does not know yet, waiting for the gate lookup, in arrival order, by gate. */
+  const awaitingGate = new Map<string, Task[]>();
+
   /**
    * Schedules a task; one from a gate this node does not know yet waits for a registry lookup of the gates first,
-   * so that its replies have a link to go back on (see {@linkcode RegistryLookup}). Tasks that wait are scheduled
-   * in their order of arrival.
+   * so that its replies have a link to go back on (see {@linkcode RegistryLookup}). Later tasks of that gate
+   * queue behind the waiting ones, so every connection's requests still run in arrival order; waiting tasks
+   * count as queued (drain waits for them).
    */
   function admit(task: Task): void {
-    const known = task.from.kind !== Kind.Gate || gates.has(task.from.id);
-    const lookup = known || abort.signal.aborted ? undefined : gateLookup.start();
-    if (lookup === undefined) schedule(task);
-    else lookup.then(() => schedule(task));
+    if (task.from.kind === Kind.Gate) {
+      const gid = task.from.id;
+      const waiting = awaitingGate.get(gid);
+      if (waiting) {
+        waiting.push(task);
+        queued++;
+        return;
+      }
+      const lookup = gates.has(gid) || abort.signal.aborted ? undefined : gateLookup.start(gid);
+      if (lookup) {
+        const tasks = [task];
+        awaitingGate.set(gid, tasks);
+        queued++;
+        lookup.then(() => {
+          awaitingGate.delete(gid);
+          queued -= tasks.length;
+          for (const waited of tasks) schedule(waited);
+        });
+        return;
+      }
+    }
+    schedule(task);
   }
 
-  /** Asks the registry for the instances of `kind` and applies them with `apply`; failures are logged. */
-  function lookUp(kind: "gate" | "mesh", apply: (list: ServiceInstance[]) => void): RegistryLookup {
+  /**
+   * A lookup of the instances of `kind` that adds the ones this node lacks with `add` (it removes none: the
+   * watch, perhaps a poll behind, stays the judge of who left); failures are logged.
+   */
+  function lookUp(kind: "gate" | "mesh", add: (instance: ServiceInstance) => void): RegistryLookup {
     return new RegistryLookup(async () => {
       stats[kind === "gate" ? "gateLookups" : "meshLookups"]++;
       try {
-        apply(await registry.services(kind));
+        const list = await registry.services(kind);
+        for (const instance of list) add(instance);
+        return new Set(list.map((instance) => instance.id));
       } catch (err) {
         log.warn(`${kind} lookup failed`, { error: errorMessage(err) });
+        return new Set<string>();
       }
     }, LOOKUP_PAUSE_MS);
   }
-  const gateLookup = lookUp("gate", replaceGates);
-  const meshLookup = lookUp("mesh", replaceMeshes);
+  const gateLookup = lookUp("gate", upsertGate);
+  const meshLookup = lookUp("mesh", (instance) => {
+    if (!meshes.some((m) => m.id === instance.id && m.endpoint === instance.endpoint)) {
+      replaceMeshes([...meshes.filter((m) => m.id !== instance.id), instance]);
+    }
+  });
 
   function schedule(task: Task): void {
     const { from, cid } = task;
@@ -630,20 +662,29 @@ export function createNode(options: NodeOptions): Node {
     }
   }
 
+  /** Adds or updates one gate; a gate that moved gets a new link and its old one is released. */
+  function upsertGate(ins: ServiceInstance): void {
+    const old = gates.get(ins.id);
+    if (old && old.instance.endpoint === ins.endpoint) {
+      old.instance = ins;
+      return;
+    }
+    if (old) {
+      gates.delete(ins.id);
+      links.release?.(old.instance);
+    }
+    try {
+      gates.set(ins.id, { id: ins.id, instance: ins, link: links.gate(ins) });
+    } catch (err) {
+      log.warn("cannot link to gate", { gate: ins.id, endpoint: ins.endpoint, error: errorMessage(err) });
+    }
+  }
+
   function replaceGates(list: ServiceInstance[]): void {
     const seen = new Set<string>();
     for (const ins of list) {
       seen.add(ins.id);
-      const old = gates.get(ins.id);
-      if (old && old.instance.endpoint === ins.endpoint) {
-        old.instance = ins;
-        continue;
-      }
-      try {
-        gates.set(ins.id, { id: ins.id, instance: ins, link: links.gate(ins) });
-      } catch (err) {
-        log.warn("cannot link to gate", { gate: ins.id, endpoint: ins.endpoint, error: errorMessage(err) });
-      }
+      upsertGate(ins);
     }
     for (const [gid, gate] of gates) {
       if (seen.has(gid)) continue;
@@ -683,7 +724,7 @@ export function createNode(options: NodeOptions): Node {
       if (hub) unserve = hub.serveNode(id, provider);
       replaceGates(await registry.services("gate"));
       nodes.replace(await registry.services("node"));
-      meshes = await registry.services("mesh");
+      replaceMeshes(await registry.services("mesh"));
       const { signal } = abort;
       background.push(
         consume(registry.watch("gate", { signal }), replaceGates, signal, log, "gate watch"),

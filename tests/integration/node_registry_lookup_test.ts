@@ -61,14 +61,39 @@ Deno.test("a node answers a gate its registry watch has not shown yet, after one
   });
   const client = await connectTcp({ addr: tcp.addr, heartbeatIntervalMs: 0, timeoutMs: 3_000 });
   try {
-    const replies = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => client.request<{ message: number }>(1, { message: i })),
+    // Route 2 answers after delayMs: the first waits longest, yet one connection's requests finish in order.
+    const done: number[] = [];
+    await Promise.all(
+      Array.from(
+        { length: 5 },
+        (_, i) => client.request(2, { message: i, delayMs: 40 - 10 * i }).then(() => done.push(i)),
+      ),
     );
-    assertEquals(replies.map((r) => r.message), [0, 1, 2, 3, 4]);
+    assertEquals(done, [0, 1, 2, 3, 4]);
     assertEquals(roles.node!.stats.gateLookups, 1);
     assertEquals(roles.node!.stats.unroutableReplies, 0);
     assertEquals((await client.request<{ message: string }>(1, { message: "again" })).message, "again");
     assertEquals(roles.node!.stats.gateLookups, 1);
+    // A second new gate right after gets a lookup of its own: the pause is only for a gate a lookup missed.
+    const tcp2 = createTcpServer({ addr: "127.0.0.1:0", format, nextId: () => ++next });
+    const gate2 = await startRoles({
+      roles: ["gate"],
+      app: game,
+      format,
+      registry: staleWatches(memory, "gate"),
+      locator,
+      links: createInprocLinks(hub),
+      hub,
+      gate: { servers: [tcp2] },
+    });
+    const client2 = await connectTcp({ addr: tcp2.addr, heartbeatIntervalMs: 0, timeoutMs: 3_000 });
+    try {
+      assertEquals((await client2.request<{ message: string }>(1, { message: "g2" })).message, "g2");
+      assertEquals(roles.node!.stats.gateLookups, 2);
+    } finally {
+      await client2.close();
+      await gate2.stop(500);
+    }
   } finally {
     await client.close();
     await roles.stop(500);
