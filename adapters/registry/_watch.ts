@@ -1,14 +1,15 @@
 /**
  * Private to the registry backends: the `watch()` wrapper they share. A backend supplies the loop that lists and
  * follows one service name; this file ends it on the caller's signal, on the registry's close or when the reading
- * loop breaks, and hands lists over a latest-value channel (a slow reader gets only the newest list).
+ * loop breaks, drops a list equal to the one before (a poll or a re-put that changed nothing), and hands lists over
+ * a latest-value channel (a slow reader gets only the newest list).
  *
  * @module
  */
 import type { ServiceInstance } from "../../core/cluster.ts";
 import { createLatestChannel } from "../../core/latest.ts";
 
-/** Lists and follows one service name, calling `push` with each full list, until `stop` aborts. */
+/** Lists and follows one service name, calling `push` with each full list (repeats are fine), until `stop` aborts. */
 export type WatchLoop = (push: (list: ServiceInstance[]) => void, stop: AbortSignal) => Promise<void>;
 
 /**
@@ -33,9 +34,16 @@ export function runWatch(
     closing.addEventListener("abort", onAbort, { once: true });
   }
   const ch = createLatestChannel<ServiceInstance[]>(stop.signal);
+  let last: string | undefined;
+  const push = (list: ServiceInstance[]) => {
+    const text = JSON.stringify(list);
+    if (text === last) return;
+    last = text;
+    ch.push(list);
+  };
   if (!stop.signal.aborted) {
     track(
-      loop((list) => ch.push(list), stop.signal).finally(() => {
+      loop(push, stop.signal).finally(() => {
         signal?.removeEventListener("abort", onAbort);
         closing.removeEventListener("abort", onAbort);
         ch.close();

@@ -306,17 +306,12 @@ export async function createConsulRegistry(options: ConsulRegistryOptions = {}):
 
   async function watchLoop(name: string, push: (list: ServiceInstance[]) => void, stop: AbortSignal) {
     let index: number | undefined;
-    let last: string | undefined;
     for (let failures = 0; !stop.aborted;) {
       try {
         const result = await query(name, index, stop);
         index = nextConsulIndex(index ?? 0, result.index);
         failures = 0;
-        const text = JSON.stringify(result.list);
-        if (text !== last) {
-          last = text;
-          push(result.list);
-        }
+        push(result.list);
       } catch (err) {
         if (stop.aborted) return;
         failures++;

@@ -392,17 +392,12 @@ export async function createNacosRegistry(options: NacosRegistryOptions = {}): P
   }
 
   async function watchLoop(name: string, push: (list: ServiceInstance[]) => void, stop: AbortSignal) {
-    let last: string | undefined;
     for (let failures = 0; !stop.aborted;) {
       try {
         const list = await query(name, stop);
         if (failures > 0) log.info("nacos registry watch recovered", { addr, service: name });
         failures = 0;
-        const text = JSON.stringify(list);
-        if (text !== last) {
-          last = text;
-          push(list);
-        }
+        push(list);
         await sleep(watchIntervalMs, stop);
       } catch (err) {
         if (stop.aborted) return;
