@@ -240,8 +240,13 @@ export function runRegistryConformance(options: RegistryConformanceOptions): voi
     assertEquals(seen, 1);
     // The registry still works and a new watch starts with the current list.
     await registry.register(sampleInstance("n1"));
-    for await (const list of registry.watch("node")) {
-      if (list.length === 1) break;
+    const controller = new AbortController();
+    const again = new ListWatch(registry.watch("node", { signal: controller.signal }));
+    try {
+      await again.until((l) => l.map((i) => i.id).join() === "n1", "n1 in a new watch");
+    } finally {
+      controller.abort();
+      await again.done;
     }
   });
 

@@ -16,6 +16,7 @@ import { FakeConsul } from "../_helpers/fake_consul.ts";
 import { freePort } from "../_helpers/processes.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
 import { ListWatch, runRegistryConformance, sampleInstance, withRegistries } from "./registry_conformance.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -180,7 +181,7 @@ for (const abrupt of [false, true]) {
         try {
           await watch.until((l) => l.length === 4, "n1 to n4");
           // A query sent after the restart with the old index would wait out its 60 s, with Consul as here.
-          while (fake.blocked === 0) await sleep(10);
+          await waitFor(() => fake.blocked > 0, "a blocking query");
           const before = fake.index;
           fake.restart({ abrupt });
           await registry.register(sampleInstance("n9"));
