@@ -1,6 +1,6 @@
 /** Helpers shared by the config sources. Private to `adapters/configsource/`. @module */
 
-import { DueError, ErrorCode } from "../../core/errors.ts";
+import { ClosedError, DueError, ErrorCode } from "../../core/errors.ts";
 import { ConfigError } from "../../config/config_error.ts";
 import { type ConfigFormat, extensionOf, formatOf, parseConfigText } from "../../config/format.ts";
 import type {
@@ -170,21 +170,36 @@ export type StartChangeFeed = (changed: () => void, report: (err: unknown) => vo
  * change its feed reports, and hands the result to `onChange` until it is stopped.
  */
 export class WatchSet {
+  readonly #source: string;
   readonly #debounceMs: number;
   readonly #readAll: () => Promise<ConfigSourceChange>;
   readonly #watchers = new Set<ConfigWatcher>();
+  #closed = false;
 
-  constructor(debounceMs: number, readAll: () => Promise<ConfigSourceChange>) {
+  /**
+   * @param source the source's name, for messages (`consul`)
+   * @param debounceMs quiet time after a change before reading again
+   * @param readAll reads every file of the source
+   */
+  constructor(source: string, debounceMs: number, readAll: () => Promise<ConfigSourceChange>) {
+    this.#source = source;
     this.#debounceMs = debounceMs;
     this.#readAll = readAll;
   }
 
-  /** Starts a watch over the feed `start` opens. */
+  /**
+   * Starts a watch over the feed `start` opens.
+   *
+   * @throws {ClosedError} once {@linkcode WatchSet.close} was called: its feed would run with nothing to stop it
+   */
   watch(
     start: StartChangeFeed,
     onChange: (change: ConfigSourceChange) => void,
     onError?: (err: Error) => void,
   ): ConfigWatcher {
+    if (this.#closed) {
+      throw new ClosedError(`Cannot watch the ${this.#source} config source: it is closed`);
+    }
     const watchers = this.#watchers;
     const readAll = this.#readAll;
     let stopped = false;
@@ -217,8 +232,9 @@ export class WatchSet {
     return watcher;
   }
 
-  /** Stops every watch still running. */
-  async stopAll(): Promise<void> {
+  /** Stops every watch still running and refuses new ones. */
+  async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#watchers].map((watcher) => watcher.stop()));
   }
 }

@@ -76,7 +76,7 @@ export function createConsulConfigSource(options: ConsulConfigSourceOptions = {}
   const prefix = `${path.replace(/^\/+|\/+$/g, "")}/`;
   const kvPath = (key: string) => `/v1/kv/${key.split("/").map(encodeURIComponent).join("/")}`;
   const closing = new AbortController();
-  const watches = new WatchSet(debounceMs, () => readAll());
+  const watches = new WatchSet("consul", debounceMs, () => readAll());
   let closed = false;
 
   /** Lists the keys under the prefix (a blocking query when `index` is given). */
@@ -117,8 +117,6 @@ export function createConsulConfigSource(options: ConsulConfigSourceOptions = {}
 
   function watchKeys(changed: () => void, report: (err: unknown) => void): ChangeFeed {
     const stop = new AbortController();
-    const onClose = () => stop.abort();
-    closing.signal.addEventListener("abort", onClose, { once: true });
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => markReady = resolve);
     const loop = (async () => {
@@ -151,7 +149,6 @@ export function createConsulConfigSource(options: ConsulConfigSourceOptions = {}
       ready,
       async stop() {
         stop.abort();
-        closing.signal.removeEventListener("abort", onClose);
         await loop;
       },
     };
@@ -169,7 +166,7 @@ export function createConsulConfigSource(options: ConsulConfigSourceOptions = {}
     if (closed) return;
     closed = true;
     closing.abort();
-    await watches.stopAll();
+    await watches.close();
   }
 
   return { name: "consul", mode, load, store, watch, close } satisfies ConfigSource;

@@ -143,7 +143,7 @@ export function createEtcdConfigSource(options: EtcdConfigSourceOptions = {}): C
   checkSourceOptions("etcd", { path, mode, debounceMs });
   const { client, addr, timeoutMs } = connect("etcd config source", options);
   const prefix = path.endsWith("/") ? path : `${path}/`;
-  const watches = new WatchSet(debounceMs, () => readAll());
+  const watches = new WatchSet("etcd", debounceMs, () => readAll());
   let closed = false;
 
   async function readAll(name?: string): Promise<ConfigSourceChange> {
@@ -213,7 +213,7 @@ export function createEtcdConfigSource(options: EtcdConfigSourceOptions = {}): C
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    await watches.stopAll();
+    await watches.close();
     client.close();
   }
 

@@ -57,7 +57,7 @@ export function createFileConfigSource(options: FileConfigSourceOptions = {}): C
     options;
   checkSourceOptions("file", { path, mode, debounceMs });
   const dir = path.replace(/\/+$/, "") || "/";
-  const watches = new WatchSet(debounceMs, () => readAll());
+  const watches = new WatchSet("file", debounceMs, () => readAll());
   let closed = false;
 
   function pathOf(file: string): string {
@@ -166,7 +166,7 @@ export function createFileConfigSource(options: FileConfigSourceOptions = {}): C
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    await watches.stopAll();
+    await watches.close();
   }
 
   return { name: "file", mode, load, store, watch, close } satisfies ConfigSource;

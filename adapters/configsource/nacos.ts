@@ -175,7 +175,7 @@ export function createNacosConfigSource(options: NacosConfigSourceOptions = {}):
   const path = tenant ? `${tenant}/${groupName}` : groupName;
   const where = `nacos ${path}/`;
   const closing = new AbortController();
-  const watches = new WatchSet(debounceMs, () => readAll());
+  const watches = new WatchSet("nacos", debounceMs, () => readAll());
   let closed = false;
 
   /** Every config of the group: its dataId and, when the listing carries it, its content. */
@@ -286,8 +286,6 @@ export function createNacosConfigSource(options: NacosConfigSourceOptions = {}):
 
   function watchGroup(changed: () => void, report: (err: unknown) => void): ChangeFeed {
     const stop = new AbortController();
-    const onClose = () => stop.abort();
-    closing.signal.addEventListener("abort", onClose, { once: true });
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => markReady = resolve);
     /** MD5 of each config file as last read; `undefined` until the first listing. */
@@ -362,7 +360,6 @@ export function createNacosConfigSource(options: NacosConfigSourceOptions = {}):
       ready,
       async stop() {
         stop.abort();
-        closing.signal.removeEventListener("abort", onClose);
         await Promise.all([listing, listening, refreshing]);
       },
     };
@@ -380,7 +377,7 @@ export function createNacosConfigSource(options: NacosConfigSourceOptions = {}):
     if (closed) return;
     closed = true;
     closing.abort();
-    await watches.stopAll();
+    await watches.close();
   }
 
   return { name: "nacos", mode, load, store, watch, close } satisfies ConfigSource;

@@ -176,6 +176,12 @@ export function runConfigSourceConformance(options: ConfigSourceConformanceOptio
     }
   });
 
+  test("refuses a watch after close(), which nothing would stop", async (area) => {
+    const source = area.source();
+    await source.close();
+    assert.throws(() => source.watch(() => {}), (err: unknown) => DueError.is(err, ErrorCode.Closed));
+  });
+
   test(`is what config.driver = "${origin}" builds`, async (area) => {
     await area.put("game.json", '{"maxPlayers": 3}');
     const { config } = resolveConfig({ config: area.configInput() });
