@@ -7,6 +7,7 @@
  * @module
  */
 import { DueError, ErrorCode, errorMessage } from "../core/errors.ts";
+import { checkPositive } from "./_options.ts";
 
 /** Consul agent address used when none is given, as due's. */
 export const DEFAULT_CONSUL_ADDR = "127.0.0.1:8500";
@@ -72,9 +73,7 @@ export class ConsulClient {
       );
     }
     if (typeof token !== "string") throw new TypeError(`Cannot create ${what} as 'token' must be a string`);
-    if (!(timeoutMs > 0)) {
-      throw new RangeError(`Cannot create ${what} as 'timeoutMs' must be > 0: current value is ${timeoutMs}`);
-    }
+    checkPositive(timeoutMs, "timeoutMs", what);
     this.addr = addr;
     this.#base = (addr.includes("://") ? addr : `http://${addr}`).replace(/\/+$/, "");
     this.#headers = token === "" ? {} : { "X-Consul-Token": token };

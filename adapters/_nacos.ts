@@ -14,6 +14,7 @@
  * @module
  */
 import { DueError, ErrorCode, errorMessage } from "../core/errors.ts";
+import { checkPositive } from "./_options.ts";
 
 /** Server used when none is given, as due's. */
 export const DEFAULT_NACOS_URLS: readonly string[] = ["http://127.0.0.1:8848/nacos"];
@@ -127,9 +128,7 @@ export class NacosClient {
     if (typeof username !== "string" || typeof password !== "string") {
       throw new TypeError(`Cannot create ${what} as 'username' and 'password' must be strings`);
     }
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw new RangeError(`Cannot create ${what} as 'timeoutMs' must be > 0: current value is ${timeoutMs}`);
-    }
+    checkPositive(timeoutMs, "timeoutMs", what);
     this.addr = this.#servers.map((s) => s.name).join(",");
     this.#timeoutMs = timeoutMs;
     this.#what = what;

@@ -1,5 +1,5 @@
 /**
- * Private checks of the options several adapters share (`addrs`, `prefix`), each with one std-style message, so
+ * Private checks of the options several adapters share (`addrs`, `prefix`, durations), each with one std-style message, so
  * "redis cache", "memcache lock" and "kafka event bus" refuse a bad value in the same words.
  *
  * @module
@@ -28,5 +28,16 @@ export function checkAddrs(addrs: unknown, what: string): asserts addrs is reado
 export function checkPrefix(prefix: unknown, what: string): asserts prefix is string {
   if (typeof prefix !== "string") {
     throw new TypeError(`Cannot create ${what} as 'prefix' must be a string: current value is ${prefix}`);
+  }
+}
+
+/**
+ * Throws unless `value` is a finite number > 0 (a duration, an interval); `what` names the component.
+ *
+ * @throws {RangeError} naming the component, the key and the value
+ */
+export function checkPositive(value: number, key: string, what: string): void {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new RangeError(`Cannot create ${what} as '${key}' must be > 0: current value is ${value}`);
   }
 }

@@ -43,6 +43,7 @@ import {
   type ConfigWatcher,
   DEFAULT_WATCH_DEBOUNCE_MS,
 } from "./types.ts";
+import { checkPositive } from "../_options.ts";
 
 /** Group of the configs when none is given, as due's. */
 export const DEFAULT_NACOS_CONFIG_GROUP = "DEFAULT_GROUP";
@@ -159,16 +160,8 @@ export function createNacosConfigSource(options: NacosConfigSourceOptions = {}):
     );
   }
   checkSourceOptions("nacos", { path: groupName, mode, debounceMs });
-  for (
-    const [key, value] of [["listIntervalMs", listIntervalMs], [
-      "longPollTimeoutMs",
-      longPollTimeoutMs,
-    ]] as const
-  ) {
-    if (!(Number.isFinite(value) && value > 0)) {
-      throw new RangeError(`Cannot create ${what} as '${key}' must be > 0: current value is ${value}`);
-    }
-  }
+  checkPositive(listIntervalMs, "listIntervalMs", what);
+  checkPositive(longPollTimeoutMs, "longPollTimeoutMs", what);
   const client = new NacosClient(options, what);
   const tenant = namespaceId === "" ? undefined : namespaceId;
   /** How messages name the source's place, as other sources name a key prefix: `[<namespace>/]<group>`. */

@@ -29,6 +29,7 @@ import {
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
 import { runWatch } from "./_watch.ts";
+import { checkPositive } from "../_options.ts";
 
 /** Default interval of the agent's TCP check of an instance's endpoint, as due's (10 s). */
 export const DEFAULT_CONSUL_HEALTH_CHECK_INTERVAL_MS = 10_000;
@@ -96,12 +97,6 @@ interface HealthEntry {
   Service?: { ID?: string; Service?: string; Meta?: Record<string, string> | null };
 }
 
-function positive(what: string, key: string, value: number): void {
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new RangeError(`Cannot create ${what} as '${key}' must be > 0: current value is ${value}`);
-  }
-}
-
 /**
  * Connects a Consul registry; fails if the agent does not answer.
  *
@@ -135,11 +130,11 @@ export async function createConsulRegistry(options: ConsulRegistryOptions = {}):
       }`,
     );
   }
-  positive(what, "healthCheckIntervalMs", healthCheckIntervalMs);
-  positive(what, "healthCheckTimeoutMs", healthCheckTimeoutMs);
-  positive(what, "heartbeatCheckIntervalMs", heartbeatCheckIntervalMs);
-  positive(what, "deregisterCriticalServiceAfterMs", deregisterCriticalServiceAfterMs);
-  positive(what, "watchWaitS", watchWaitS);
+  checkPositive(healthCheckIntervalMs, "healthCheckIntervalMs", what);
+  checkPositive(healthCheckTimeoutMs, "healthCheckTimeoutMs", what);
+  checkPositive(heartbeatCheckIntervalMs, "heartbeatCheckIntervalMs", what);
+  checkPositive(deregisterCriticalServiceAfterMs, "deregisterCriticalServiceAfterMs", what);
+  checkPositive(watchWaitS, "watchWaitS", what);
   const client = new ConsulClient(options, what);
   const { addr } = client;
 

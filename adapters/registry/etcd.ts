@@ -29,6 +29,7 @@ import type { DueConfig } from "../../config/schema.ts";
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
 import { runWatch } from "./_watch.ts";
+import { checkAddrs } from "../_options.ts";
 
 /** Default etcd addresses, as due's. */
 export const DEFAULT_ETCD_REGISTRY_ADDRS: readonly string[] = ["127.0.0.1:2379"];
@@ -130,9 +131,7 @@ export async function createEtcdRegistry(options: EtcdRegistryOptions = {}): Pro
   const { retryIntervalMs = DEFAULT_ETCD_REGISTRY_RETRY_INTERVAL_MS } = options;
   const { logger: log = createLogger({ attrs: { component: "registry.etcd" } }) } = options;
   const what = "create etcd registry";
-  if (!Array.isArray(addrs) || addrs.length === 0 || addrs.some((a) => typeof a !== "string" || a === "")) {
-    fail(what, "'addrs' must be a non-empty array of host:port strings", addrs, TypeError);
-  }
+  checkAddrs(addrs, "etcd registry");
   if (typeof namespace !== "string" || namespace.replace(/^\/+|\/+$/g, "") === "") {
     fail(what, "'namespace' must be a non-empty string", namespace, TypeError);
   }

@@ -27,6 +27,7 @@ import { fromNacosMetadata, NACOS_METADATA_MAX_LENGTH, toNacosMetadata } from ".
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
 import { runWatch } from "./_watch.ts";
+import { checkPositive } from "../_options.ts";
 
 /** Cluster of the instances when none is given, as due's. */
 export const DEFAULT_NACOS_CLUSTER_NAME = "DEFAULT";
@@ -111,12 +112,6 @@ interface Entry {
   light: boolean;
 }
 
-function positive(what: string, key: string, value: number): void {
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new RangeError(`Cannot create ${what} as '${key}' must be > 0: current value is ${value}`);
-  }
-}
-
 function checkNacosName(what: string, key: string, value: unknown, allowEmpty = false): void {
   if (typeof value !== "string" || (value === "" ? !allowEmpty : !NAME_REGEXP.test(value))) {
     throw new TypeError(
@@ -154,8 +149,8 @@ export async function createNacosRegistry(options: NacosRegistryOptions = {}): P
   checkNacosName(what, "namespaceId", namespaceId, true);
   checkNacosName(what, "clusterName", clusterName);
   checkNacosName(what, "groupName", groupName);
-  positive(what, "heartbeatIntervalMs", heartbeatIntervalMs);
-  positive(what, "watchIntervalMs", watchIntervalMs);
+  checkPositive(heartbeatIntervalMs, "heartbeatIntervalMs", what);
+  checkPositive(watchIntervalMs, "watchIntervalMs", what);
   if (!(Number.isInteger(maxMetadataLength) && maxMetadataLength >= 0)) {
     throw new RangeError(
       `Cannot create ${what} as 'maxMetadataLength' must be an integer >= 0: current value is ${maxMetadataLength}`,
