@@ -39,7 +39,7 @@ import {
 } from "./_redis_layout.ts";
 import { type LocateEvent, LocateEventType, type LocateWatchOptions, type Locator } from "./types.ts";
 
-export { decodeLocateEvent, encodeLocateEvent, redisLocatorKeys } from "./_redis_layout.ts";
+export { redisLocatorKeys } from "./_redis_layout.ts";
 
 /** Default key prefix, as due's (keys come out as `due:locate:locate:user:…`). */
 export const DEFAULT_REDIS_LOCATOR_PREFIX = "due:locate";

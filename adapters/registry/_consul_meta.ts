@@ -12,17 +12,12 @@
 import { parseServiceInstance, type ServiceInstance } from "../../core/cluster.ts";
 import { endpointHostPort, flattenRecordFields, METADATA_PREFIX, unflattenRecord } from "./_flat_record.ts";
 
-export { endpointHostPort } from "./_flat_record.ts";
-
 /** Longest meta value Consul accepts. */
 export const CONSUL_META_VALUE_MAX = 512;
 /** Most meta pairs Consul accepts on one service. */
-export const CONSUL_META_PAIRS_MAX = 64;
+const CONSUL_META_PAIRS_MAX = 64;
 /** Longest meta key Consul accepts. */
 const META_KEY_MAX = 128;
-/** Prefix of custom metadata keys, as due's. */
-export const CONSUL_METADATA_PREFIX = METADATA_PREFIX;
-
 /** The parts of an agent service registration that come from the instance. */
 export interface ConsulServiceFields {
   /** Service id: `<name>-<id>`, as due's, so a node's `node` and `mesh` records do not collide. */
@@ -59,7 +54,7 @@ export function toConsulService(instance: ServiceInstance, namespace: string): C
   const record = parseServiceInstance(instance);
   const meta = flattenRecordFields(record, CONSUL_META_VALUE_MAX, "Consul");
   for (const [key, value] of Object.entries(record.metadata)) {
-    const metaKey = `${CONSUL_METADATA_PREFIX}${key}`;
+    const metaKey = `${METADATA_PREFIX}${key}`;
     if (!/^[A-Za-z0-9_-]+$/.test(key) || metaKey.length > META_KEY_MAX) {
       throw new TypeError(
         `Cannot register instance in Consul as metadata key ${JSON.stringify(key)} must be 1 to ${

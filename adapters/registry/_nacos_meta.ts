@@ -2,7 +2,8 @@
  * Private to the Nacos registry: an instance record (PROTOCOL.md §3) as a Nacos instance's `metadata`, in the
  * layout of due's Go Nacos registry, so Go and Deno processes read each other's records: `id`, `name`, `kind`,
  * `alias`, `state`, `endpoint`, `weight` as plain strings, and `routes`, `events`, `services` and `metadata` as
- * JSON (each only when not empty). Records in the flat layout of the Consul registry are read too.
+ * JSON (each only when not empty). Reading back is `unflattenRecord` (`_flat_record.ts`), which also reads the
+ * flat layout of the Consul registry.
  *
  * Nacos ≥ 2.3 refuses an instance whose metadata keys and values add up to more than 1024 characters (its
  * `nacos.naming.service.metadata.length`; due's docs note it for nodes with many routes): such a record is
@@ -11,13 +12,12 @@
  * @module
  */
 import { parseServiceInstance, type ServiceInstance } from "../../core/cluster.ts";
-import { unflattenRecord } from "./_flat_record.ts";
 
 /** Nacos ≥ 2.3's default limit on an instance's metadata: keys and values together, in characters. */
 export const NACOS_METADATA_MAX_LENGTH = 1024;
 
 /** What Nacos counts of a metadata map: the length of every non-blank key and value. */
-export function nacosMetadataLength(metadata: Record<string, string>): number {
+function nacosMetadataLength(metadata: Record<string, string>): number {
   let total = 0;
   for (const [key, value] of Object.entries(metadata)) {
     if (key.trim() !== "") total += key.length;
@@ -69,14 +69,4 @@ export function toNacosMetadata(instance: ServiceInstance, maxLength: number): R
     );
   }
   return metadata;
-}
-
-/**
- * Reads an instance back from a Nacos host's metadata.
- *
- * @param name the role name (the Nacos service name without its group)
- * @throws {TypeError} naming what is malformed
- */
-export function fromNacosMetadata(metadata: Record<string, string>, name: string): ServiceInstance {
-  return unflattenRecord(metadata, name);
 }

@@ -19,13 +19,7 @@ import { ClosedError, errorMessage } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
 import type { DueConfig } from "../../config/schema.ts";
 import { ConsulClient, type ConsulConnectionOptions, nextConsulIndex } from "../_consul.ts";
-import {
-  consulServiceId,
-  consulServiceName,
-  endpointHostPort,
-  fromConsulService,
-  toConsulService,
-} from "./_consul_meta.ts";
+import { consulServiceId, consulServiceName, fromConsulService, toConsulService } from "./_consul_meta.ts";
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
 import { runWatch } from "./_watch.ts";
@@ -169,12 +163,12 @@ export async function createConsulRegistry(options: ConsulRegistryOptions = {}):
     checkName(instance?.name, "register instance");
     const fields = toConsulService(instance, namespace);
     const checks: Record<string, unknown>[] = [];
-    const target = endpointHostPort(instance.endpoint);
     const deregisterAfter = `${deregisterCriticalServiceAfterMs}ms`;
-    if (healthCheck && target) {
+    if (healthCheck && fields.Port > 0) {
+      const host = fields.Address;
       checks.push({
         Name: "endpoint",
-        TCP: target.host.includes(":") ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`,
+        TCP: host.includes(":") ? `[${host}]:${fields.Port}` : `${host}:${fields.Port}`,
         Interval: `${healthCheckIntervalMs}ms`,
         Timeout: `${healthCheckTimeoutMs}ms`,
         DeregisterCriticalServiceAfter: deregisterAfter,

@@ -23,7 +23,8 @@ import { createLogger, type Logger } from "../../core/logger.ts";
 import type { DueConfig } from "../../config/schema.ts";
 import { NacosClient, type NacosConnectionOptions, refuseUnsupportedNacosKeys } from "../_nacos.ts";
 import { endpointHostPort } from "./_flat_record.ts";
-import { fromNacosMetadata, NACOS_METADATA_MAX_LENGTH, toNacosMetadata } from "./_nacos_meta.ts";
+import { NACOS_METADATA_MAX_LENGTH, toNacosMetadata } from "./_nacos_meta.ts";
+import { unflattenRecord } from "./_flat_record.ts";
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
 import { runWatch } from "./_watch.ts";
@@ -366,7 +367,7 @@ export async function createNacosRegistry(options: NacosRegistryOptions = {}): P
     for (const host of hosts) {
       if (host?.healthy === false || host?.enabled === false) continue;
       try {
-        const instance = fromNacosMetadata(host?.metadata ?? {}, name);
+        const instance = unflattenRecord(host?.metadata ?? {}, name);
         byId.set(instance.id, instance);
       } catch (err) {
         log.warn("nacos registry skipped a malformed instance", {

@@ -63,8 +63,6 @@ export class FakeConsul {
   readonly services = new Map<string, Service>();
   /** KV entries by key. */
   readonly kv = new Map<string, KvEntry>();
-  /** Every request as `METHOD /path?query`, for assertions. */
-  readonly requests: string[] = [];
   /** Answer every request with this status (simulates an agent in trouble); 0 = serve normally. */
   failWith = 0;
   #server: Deno.HttpServer<Deno.NetAddr>;
@@ -313,7 +311,6 @@ export class FakeConsul {
   async #handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const path = decodeURIComponent(url.pathname);
-    this.requests.push(`${request.method} ${path}${url.search}`);
     if (this.failWith) {
       await request.body?.cancel();
       return new Response("fake failure", { status: this.failWith });

@@ -1,9 +1,9 @@
 import {
   CONSUL_META_VALUE_MAX,
-  endpointHostPort,
   fromConsulService,
   toConsulService,
 } from "../../adapters/registry/_consul_meta.ts";
+import { endpointHostPort } from "../../adapters/registry/_flat_record.ts";
 import type { ServiceInstance } from "../../core/cluster.ts";
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
 
