@@ -44,6 +44,6 @@ export {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
 } from "./client.ts";
 export type { LinkClient, LinkClientOptions, LinkClientState, LinkClientStats } from "./client.ts";
-export { combineLinks, createDrpcLinks } from "./resolver.ts";
-export type { DrpcLinks, DrpcLinksOptions, LinkInstance, ReleasableLinks } from "./resolver.ts";
+export { createDrpcLinks } from "./resolver.ts";
+export type { DrpcLinks, DrpcLinksOptions, LinkInstance } from "./resolver.ts";
 export { Code, Route, ROUTE_NAMES } from "./frames.ts";

@@ -1,7 +1,7 @@
 /**
  * The {@linkcode LinkResolver} for `drpc://` endpoints: one pooled {@linkcode LinkClient} per endpoint (and
  * caller identity), shared by every lookup of that endpoint, closed when released or when the resolver closes.
- * {@linkcode combineLinks} joins it with the in-process resolver, choosing by endpoint scheme.
+ * `runtime/cluster_links.ts` puts it behind the in-process hub (an instance served in this process is reached directly).
  *
  * @module
  */
@@ -22,15 +22,6 @@ export interface LinkInstance {
   endpoint: string;
 }
 
-/** A {@linkcode LinkResolver} that can also let go of one instance's links. */
-export interface ReleasableLinks extends LinkResolver {
-  /**
-   * Forgets `instance` (deregistered, or dropped from a dispatcher): its client closes once no other instance
-   * uses the same endpoint.
-   */
-  release(instance: LinkInstance): void;
-}
-
 /** Options of {@linkcode createDrpcLinks}. */
 export interface DrpcLinksOptions extends Omit<LinkClientOptions, "onDown" | "onUp"> {
   /** Who this process is: the handshake identity of gate and mesh links (node links use their `from`). */
@@ -42,7 +33,12 @@ export interface DrpcLinksOptions extends Omit<LinkClientOptions, "onDown" | "on
 }
 
 /** The drpc resolver. */
-export interface DrpcLinks extends ReleasableLinks {
+export interface DrpcLinks extends LinkResolver {
+  /**
+   * Forgets `instance` (deregistered, or dropped from a dispatcher): its client closes once no other instance
+   * uses the same endpoint.
+   */
+  release(instance: LinkInstance): void;
   /** The shared clients, for stats and tests. */
   clients(): LinkClient[];
 }
@@ -161,34 +157,6 @@ export function createDrpcLinks(options: DrpcLinksOptions): DrpcLinks {
       closed = true;
       for (const [key, entry] of [...entries]) retire(key, entry);
       await Promise.all([...closing]);
-    },
-  };
-}
-
-/**
- * Joins the in-process resolver and the drpc resolver: `inproc://` endpoints go to `inproc`, `drpc://` to `drpc`;
- * any other scheme throws `DueError` `unavailable`.
- */
-export function combineLinks(inproc: LinkResolver, drpc: LinkResolver): ReleasableLinks {
-  function pick(what: string, instance: LinkInstance): LinkResolver {
-    if (instance.endpoint.startsWith("inproc://")) return inproc;
-    if (instance.endpoint.startsWith("drpc://")) return drpc;
-    throw new DueError(
-      ErrorCode.Unavailable,
-      `Cannot link to ${what} ${instance.id}: endpoint ${instance.endpoint} is neither inproc:// nor drpc://`,
-      { instanceId: instance.id, addr: instance.endpoint },
-    );
-  }
-  return {
-    gate: (instance) => pick("gate", instance).gate(instance),
-    node: (instance, from) => pick("node", instance).node(instance, from),
-    mesh: (instance) => pick("mesh", instance).mesh(instance),
-    release(instance) {
-      (drpc as Partial<ReleasableLinks>).release?.(instance);
-      (inproc as Partial<ReleasableLinks>).release?.(instance);
-    },
-    async close() {
-      await Promise.all([inproc.close(), drpc.close()]);
     },
   };
 }

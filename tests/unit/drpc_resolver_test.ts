@@ -1,5 +1,5 @@
 /**
- * `createDrpcLinks()` and `combineLinks()`: one shared pooled client per endpoint and caller, released when
+ * `createDrpcLinks()`: one shared pooled client per endpoint and caller, released when
  * unused, endpoint schemes, and the onDown/onUp hooks driving a real `Dispatcher` as a gate wires them.
  */
 import { assert, assertEquals, assertThrows } from "../_helpers/assert.ts";
@@ -13,7 +13,7 @@ import { createInprocLinks } from "../../core/inproc_links.ts";
 import { InprocHub } from "../../core/link.ts";
 import type { NodeLink, Peer } from "../../core/link.ts";
 import type { LinkClient } from "../../core/drpc/client.ts";
-import { combineLinks, createDrpcLinks } from "../../core/drpc/resolver.ts";
+import { createDrpcLinks } from "../../core/drpc/resolver.ts";
 import { createLinkServer } from "../../core/drpc/server.ts";
 
 const GATE: Peer = { kind: Kind.Gate, id: "g1" };
@@ -123,28 +123,6 @@ Deno.test("a Dispatcher fed by createDrpcLinks() drops a node from dispatch at o
     dispatcher.clear();
     assertEquals(links.clients().length, 0, "unlink released the client");
   } finally {
-    await links.close();
-    await server.close();
-  }
-});
-
-Deno.test("combineLinks() sends inproc:// endpoints to the hub and drpc:// endpoints over TCP", async () => {
-  const hub = new InprocHub();
-  const local = createFakeNode();
-  const unserve = hub.serveNode("local", local);
-  const remote = createFakeNode();
-  const server = createLinkServer({ addr: "127.0.0.1:0", kind: Kind.Node, id: "remote", node: remote });
-  const links = combineLinks(createInprocLinks(hub), createDrpcLinks({ self: GATE, heartbeatIntervalMs: 0 }));
-  try {
-    links.node({ id: "local", endpoint: InprocHub.endpoint("local") }, GATE).deliver(1, 0, PACKET);
-    links.node({ id: "remote", endpoint: server.endpoint }, GATE).deliver(2, 0, PACKET);
-    assertEquals(local.delivered.map((d) => d.cid), [1], "in-process delivery is synchronous");
-    await waitFor(() => remote.delivered.length === 1, "the TCP deliver");
-    assertEquals(remote.delivered[0].cid, 2);
-    const err = assertThrows(() => links.gate({ id: "x", endpoint: "grpc://h:1" }), DueError, "neither");
-    assertEquals((err as DueError).code, ErrorCode.Unavailable);
-  } finally {
-    unserve();
     await links.close();
     await server.close();
   }
