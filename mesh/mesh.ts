@@ -17,6 +17,7 @@ import type { Codec } from "../adapters/codec/types.ts";
 import type { EventBus } from "../adapters/eventbus/types.ts";
 import type { LockMaker } from "../adapters/lock/types.ts";
 import type { ConfigCenter } from "../config/center.ts";
+import { type PlatformComponents, requireComponent } from "../runtime/components.ts";
 import type { Registry } from "../adapters/registry/types.ts";
 
 /** A service implementation: methods by name. */
@@ -45,16 +46,7 @@ export interface MeshOptions {
 }
 
 /** Platform components a mesh hands to its services. */
-export interface MeshComponents {
-  /** The event bus. */
-  eventbus?: EventBus;
-  /** The cache. */
-  cache?: Cache;
-  /** The lock maker. */
-  lock?: LockMaker;
-  /** The config centre. */
-  config?: ConfigCenter;
-}
+export type MeshComponents = PlatformComponents;
 
 /** Counters of a mesh. */
 export interface MeshStats {
@@ -134,13 +126,7 @@ export function createMesh(options: MeshOptions): Mesh {
   let idle: (() => void) | undefined;
   let unserve: (() => void) | undefined;
 
-  const component = <K extends keyof MeshComponents>(key: K): NonNullable<MeshComponents[K]> => {
-    const value = components[key];
-    if (value === undefined) {
-      throw new TypeError(`Cannot use mesh.${key}: it is not configured (set '${key}.driver')`);
-    }
-    return value as NonNullable<MeshComponents[K]>;
-  };
+  const component = <K extends keyof MeshComponents>(key: K) => requireComponent(components, key, "mesh");
   const app: MeshApp = {
     id,
     logger: log,

@@ -16,6 +16,7 @@ import type { Cache } from "../adapters/cache/types.ts";
 import type { EventBus } from "../adapters/eventbus/types.ts";
 import type { LockMaker } from "../adapters/lock/types.ts";
 import type { ConfigCenter } from "../config/center.ts";
+import { type PlatformComponents, requireComponent } from "../runtime/components.ts";
 import type { NodeRuntime } from "./_runtime.ts";
 import type { MeshClient } from "./mesh_client.ts";
 import type { Router } from "./router.ts";
@@ -55,16 +56,7 @@ export interface MeshTargetOptions {
 }
 
 /** Platform components a node hands to game code. */
-export interface NodeComponents {
-  /** The event bus. */
-  eventbus?: EventBus;
-  /** The cache. */
-  cache?: Cache;
-  /** The lock maker. */
-  lock?: LockMaker;
-  /** The config centre. */
-  config?: ConfigCenter;
-}
+export type NodeComponents = PlatformComponents;
 
 /** The game-facing node API. */
 export class NodeProxy {
@@ -360,12 +352,7 @@ export class NodeProxy {
   }
 
   #component<K extends keyof NodeComponents>(name: K): NonNullable<NodeComponents[K]> {
-    const component = this.#components[name];
-    if (component === undefined) {
-      const key = name === "config" ? "config.driver" : `${name}.driver`;
-      throw new TypeError(`Cannot use node.${name}: it is not configured (set '${key}')`);
-    }
-    return component as NonNullable<NodeComponents[K]>;
+    return requireComponent(this.#components, name, "node");
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import type { Logger } from "../core/logger.ts";
 import { createPacketFormat } from "../core/packet.ts";
 import type { PacketFormat } from "../core/packet.ts";
 import type { App } from "./app.ts";
+import type { PlatformComponents } from "./components.ts";
 import { createPlatform } from "./platform.ts";
 import { createMeshTransport, hasMeshTransport } from "../adapters/transport/mod.ts";
 import type { MeshTransport } from "../adapters/transport/types.ts";
@@ -204,12 +205,7 @@ export async function run(options: RunOptions): Promise<Running> {
     closers.push(() => locator.close());
     const platform = await createPlatform(config, logger);
     closers.push(() => platform.close());
-    const components = {
-      eventbus: platform.eventbus,
-      cache: platform.cache,
-      lock: platform.lock,
-      config: platform.config,
-    };
+    const components: PlatformComponents = platform;
     const hub = new InprocHub();
     const roles = rolesOf(role);
     const { gate, node, mesh } = config.cluster;
