@@ -186,7 +186,6 @@ export function createGate(options: GateOptions): Gate {
     if (debug) log.debug("packet dropped", { why, route, cid: conn.id, uid: conn.uid });
   }
 
-  /** Forwards one packet; returns false when the node of a stateful route must be looked up first. */
   /** Drops a packet the gate cannot deliver: counted, logged at debug, answered if so configured. */
   function undeliverable(conn: Conn, packet: Uint8Array, route: number, why: keyof GateStats): void {
     drop(conn, route, why);

@@ -711,7 +711,7 @@ export function createNode(options: NodeOptions): Node {
       return running + queued;
     },
     nodeDown(nodeId) {
-      if (nodes.node(nodeId) && !nodes.isDown(nodeId)) nodes.markDown(nodeId);
+      if (nodes.node(nodeId)) nodes.markDown(nodeId);
     },
     nodeUp(nodeId) {
       nodes.markUp(nodeId);

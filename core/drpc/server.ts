@@ -625,10 +625,11 @@ export function createLinkServer(options: LinkServerOptions): LinkServer {
   const idleGuard = new LateTickGuard(idleCheckMs, Date.now());
   const idleTimer = setInterval(() => {
     const now = Date.now();
-    const excused = idleGuard.tick(now); // this process's busy spells are not the links' silence
     const oldest = now - idleTimeoutMs;
+    // This process's busy spells are not the links' silence: nothing is idle right after one.
+    if (idleGuard.tick(now) >= oldest) return;
     for (const link of core.links) {
-      if (Math.max(link.lastRead, excused) < oldest) {
+      if (link.lastRead < oldest) {
         stats.idleClosed++;
         log.info("link closed: idle", { idleTimeoutMs });
         link.close();
