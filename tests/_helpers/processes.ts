@@ -46,3 +46,12 @@ export async function stopChild(child: Deno.ChildProcess, signal: Deno.Signal = 
   }
   await child.status;
 }
+
+/** Starts a throw-away `nats-server` on 127.0.0.1:`port` (tests that restart a server); its output is dropped. */
+export function spawnNatsServer(port: number): Deno.ChildProcess {
+  return new Deno.Command("nats-server", {
+    args: ["-a", "127.0.0.1", "-p", String(port)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}

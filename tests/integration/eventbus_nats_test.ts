@@ -2,7 +2,7 @@ import { createNatsEventBus } from "../../adapters/eventbus/nats.ts";
 import { DueError } from "../../core/errors.ts";
 import { silentLogger } from "../../core/logger.ts";
 import { assertEquals, assertRejects } from "../_helpers/assert.ts";
-import { freePort, hasCommand, stopChild, waitForPort } from "../_helpers/processes.ts";
+import { freePort, hasCommand, spawnNatsServer, stopChild, waitForPort } from "../_helpers/processes.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
 import { Inbox, runEventBusConformance } from "./eventbus_conformance.ts";
 
@@ -38,12 +38,7 @@ Deno.test({
   ignore: noServerBinary,
   fn: async () => {
     const port = freePort();
-    const start = () =>
-      new Deno.Command("nats-server", {
-        args: ["-a", "127.0.0.1", "-p", String(port)],
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
+    const start = () => spawnNatsServer(port);
     let server = start();
     await waitForPort(port);
     const bus = await createNatsEventBus({

@@ -10,7 +10,7 @@ import { ClosedError, DueError, ErrorCode, TimeoutError } from "../../core/error
 import type { MeshLink } from "../../core/link.ts";
 import { silentLogger } from "../../core/logger.ts";
 import { assert, assertEquals, assertRejects } from "../_helpers/assert.ts";
-import { freePort, hasCommand, stopChild, waitForPort } from "../_helpers/processes.ts";
+import { freePort, hasCommand, spawnNatsServer, stopChild, waitForPort } from "../_helpers/processes.ts";
 import { serviceAddr, skipUnless } from "../_helpers/services.ts";
 
 const ignore = await skipUnless("nats");
@@ -425,12 +425,7 @@ Deno.test({
   ignore: noServerBinary,
   fn: async () => {
     const port = freePort();
-    const start = () =>
-      new Deno.Command("nats-server", {
-        args: ["-a", "127.0.0.1", "-p", String(port)],
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
+    const start = () => spawnNatsServer(port);
     let server = start();
     try {
       await waitForPort(port);
