@@ -121,7 +121,10 @@ export interface ServerOptions {
   heartbeatMechanism?: HeartbeatMechanism;
   /** Close a connection with no bound uid after this many ms; 0 = off. @default 0 */
   authorizeTimeoutMs?: number;
-  /** Packets queued per connection before it is closed as not reading. @default 1024 */
+  /**
+   * Packets that may wait per connection behind a write in flight before it is closed as not reading. A burst
+   * queued within one tick while no write is in flight leaves in one write and is not limited. @default 1024
+   */
   writeQueueSize?: number;
   /** Close a connection whose write stays in flight this long; 0 = no limit. @default 0 */
   writeTimeoutMs?: number;
