@@ -15,7 +15,9 @@
 import { type Kcp, KcpInputResult } from "../adapters/network/kcp/kcp.ts";
 import {
   createStreamKcp,
+  kcpNow,
   type KcpTunables,
+  nextUpdateAt,
   type ResolvedKcpTunables,
   resolveKcpTunables,
   sendStream,
@@ -95,7 +97,7 @@ export class KcpTransport implements Transport {
   readonly #onFlush = (): void => {
     this.#flushScheduled = false;
     if (this.#closing && this.#drained === undefined) return;
-    const now = clock();
+    const now = kcpNow();
     this.#kcp.update(now >>> 0);
     this.#kcp.flush();
     if (this.#ackImmediate !== undefined) {
@@ -108,7 +110,7 @@ export class KcpTransport implements Transport {
   readonly #onAckTurn = (): void => {
     this.#ackImmediate = undefined;
     if (this.#link === undefined) return;
-    const now = clock();
+    const now = kcpNow();
     this.#kcp.flush();
     this.#afterIo(now);
   };
@@ -116,7 +118,7 @@ export class KcpTransport implements Transport {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     if (this.#link === undefined) return;
-    const now = clock();
+    const now = kcpNow();
     this.#needsFlush = false;
     this.#kcp.update(now >>> 0);
     this.#afterIo(now);
@@ -189,7 +191,7 @@ export class KcpTransport implements Transport {
   input(datagram: Uint8Array): void {
     if (this.#link === undefined || (this.#closing && this.#drained === undefined)) return;
     const kcp = this.#kcp;
-    const now = clock();
+    const now = kcpNow();
     kcp.update(now >>> 0);
     // A rejected datagram may still have had valid segments before the bad one.
     const valid = kcp.input(datagram) === KcpInputResult.Ok;
@@ -296,15 +298,10 @@ export class KcpTransport implements Transport {
       this.#drained?.();
     }
     if (waiting === 0 && !this.#needsFlush) return;
-    const current = now >>> 0;
-    const dueAt = now + ((kcp.check(current) - current) >>> 0);
+    const dueAt = nextUpdateAt(kcp, now);
     if (this.#timer !== undefined && this.#timerAt <= dueAt) return;
     clearTimeout(this.#timer);
     this.#timerAt = dueAt;
     this.#timer = setTimeout(this.#onTimer, Math.max(0, dueAt - now));
   }
-}
-
-function clock(): number {
-  return Math.floor(performance.now());
 }

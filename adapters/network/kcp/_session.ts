@@ -18,7 +18,7 @@ import { BaseConn, type ServerCore } from "../_server_core.ts";
 import { CloseReason } from "../types.ts";
 import type { DueItem } from "./_due_heap.ts";
 import type { Kcp } from "./kcp.ts";
-import { createStreamKcp, type ResolvedKcpTunables, sendStream } from "./tunables.ts";
+import { createStreamKcp, nextUpdateAt, type ResolvedKcpTunables, sendStream } from "./tunables.ts";
 
 /** What a session needs from its server. */
 export interface SessionHost {
@@ -201,8 +201,7 @@ export class KcpSession extends BaseConn implements DueItem {
       return;
     }
     if (waiting > 0 || this.#needsFlush) {
-      const current = now >>> 0;
-      this.#host.schedule(this, now + ((kcp.check(current) - current) >>> 0));
+      this.#host.schedule(this, nextUpdateAt(kcp, now));
     } else {
       this.#host.unschedule(this);
     }

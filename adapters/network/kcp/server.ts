@@ -39,7 +39,7 @@ import { KcpSession, type SessionHost } from "./_session.ts";
 import { SessionTable } from "./_session_table.ts";
 import { isSessionOpener, pushesBelow } from "./datagram.ts";
 import { KCP_OVERHEAD, readU32LE } from "./segment.ts";
-import { resolveKcpTunables } from "./tunables.ts";
+import { kcpNow, resolveKcpTunables } from "./tunables.ts";
 import {
   createKcpServerStats,
   DEFAULT_KCP_IDLE_TIMEOUT_MS,
@@ -138,7 +138,7 @@ export function createKcpServer(options: KcpServerOptions): KcpServer {
     spare = list;
   };
 
-  const now = (): number => Math.floor(performance.now());
+  const now = kcpNow;
   const onSendError = (err: unknown): void => {
     kcpStats.sendErrors++;
     if (log.enabled("debug")) log.debug("kcp send failed", { addr: boundAddr, error: err });

@@ -153,3 +153,17 @@ export function sendStream(kcp: Kcp, bytes: Uint8Array): void {
   }
   for (let off = 0; off < bytes.length; off += piece) kcp.send(bytes.subarray(off, off + piece));
 }
+
+/** The millisecond clock both ends drive their endpoints with: whole ms of `performance.now()`. */
+export function kcpNow(): number {
+  return Math.floor(performance.now());
+}
+
+/**
+ * When `kcp` must be updated next, on the {@linkcode kcpNow} clock: `kcp.check()` on the endpoint's u32 clock,
+ * carried over to `now`'s scale (the u32 clock wraps after 49 days).
+ */
+export function nextUpdateAt(kcp: Kcp, now: number): number {
+  const current = now >>> 0;
+  return now + ((kcp.check(current) - current) >>> 0);
+}
