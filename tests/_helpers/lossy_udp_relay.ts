@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { parseAddr } from "../../client/_addr.ts";
 import { createRandom } from "./kcp.ts";
 
 /** Options of {@linkcode startLossyUdpRelay}. */
@@ -90,12 +91,7 @@ export function startLossyUdpRelay(options: LossyUdpRelayOptions): Promise<Lossy
     reorderDelayMs = 2 * jitterMs + 5,
   } = options;
   let loss = options.loss ?? 0;
-  const colon = target.lastIndexOf(":");
-  const targetAddr: Deno.NetAddr = {
-    transport: "udp",
-    hostname: target.slice(0, colon).replace(/^\[|\]$/g, "") || "127.0.0.1",
-    port: Number(target.slice(colon + 1)),
-  };
+  const targetAddr: Deno.NetAddr = { transport: "udp", ...parseAddr(target, "start lossy UDP relay") };
   const random = createRandom(seed);
   const stats: LossyUdpRelayStats = {
     received: 0,

@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { encodeSegmentHeader, Kcp, KCP_OVERHEAD, KcpCmd } from "../../adapters/network/kcp/mod.ts";
+import { encodeSegmentHeader, type Kcp, KCP_OVERHEAD, KcpCmd } from "../../adapters/network/kcp/mod.ts";
+import { createStreamKcp, kcpNow, resolveKcpTunables } from "../../adapters/network/kcp/tunables.ts";
+import { parseAddr } from "../../client/_addr.ts";
 import { FrameReader } from "../../core/frame_reader.ts";
 import { createPacketFormat, type DecodedPacket, decodePacket, encodeMessage } from "../../core/packet.ts";
 import type { PacketFormat } from "../../core/packet.ts";
@@ -73,13 +75,10 @@ export class RawKcpPeer {
     this.target = target;
     this.duplicate = duplicate;
     this.socket = Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
-    this.kcp = new Kcp(conv, (d) => {
+    this.kcp = createStreamKcp(conv, (d) => {
       this.inject(d.slice());
       if (this.duplicate) this.inject(d.slice());
-    });
-    this.kcp.stream = true;
-    this.kcp.setNoDelay(1, 10, 2, 1);
-    this.kcp.setWndSize(256, 256);
+    }, resolveKcpTunables("open raw KCP peer", {}));
     this.#reader = new FrameReader({ little: this.format.little, maxSize: 1 << 20 }, (frame) => {
       const decoded = decodePacket(this.format, frame.slice());
       if (decoded) this.packets.push(decoded);
@@ -90,11 +89,7 @@ export class RawKcpPeer {
 
   /** Binds a socket and sends the opener (`00 00 00 00`) to `addr`. */
   static open(addr: string, options: RawKcpPeerOptions = {}): RawKcpPeer {
-    const colon = addr.lastIndexOf(":");
-    const peer = new RawKcpPeer(
-      { transport: "udp", hostname: addr.slice(0, colon), port: Number(addr.slice(colon + 1)) },
-      options,
-    );
+    const peer = new RawKcpPeer({ transport: "udp", ...parseAddr(addr, "open raw KCP peer") }, options);
     peer.write(new Uint8Array(4));
     return peer;
   }
@@ -163,5 +158,5 @@ export class RawKcpPeer {
 }
 
 function now(): number {
-  return Math.floor(performance.now()) >>> 0;
+  return kcpNow() >>> 0;
 }
