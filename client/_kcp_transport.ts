@@ -22,27 +22,28 @@ import {
   resolveKcpTunables,
   sendStream,
 } from "../adapters/network/kcp/tunables.ts";
-import type { Transport, TransportHandlers } from "./transport.ts";
+import { DEFAULT_MAX_QUEUED_BYTES, type Transport, type TransportHandlers } from "./transport.ts";
 
 /** How long `close()` waits for queued and unacknowledged data to be acknowledged. */
 const CLOSE_FLUSH_MS = 1000;
 /** The no-op packet that opens a session. */
 const OPENER = new Uint8Array(4);
 
-/** Settings every KCP dialer takes. */
+/** Settings every KCP dialer (Deno, Node) takes. */
 export interface KcpDialSettings extends KcpTunables {
   /** `host:port` of the gate's KCP server, e.g. `127.0.0.1:3555`. */
   addr: string;
   /** Conversation id, a u32; both ends use it. @default a random one per connection */
   conv?: number;
-  /** Bytes a connection may hold queued or unacknowledged before writes fail. */
+  /** Bytes a connection may hold queued or unacknowledged before writes fail. @default {DEFAULT_MAX_QUEUED_BYTES} */
   maxQueuedBytes?: number;
 }
 
-/** Validated settings of a KCP dialer. */
+/** Validated settings of a KCP dialer, defaults filled in. */
 export interface KcpDialConfig {
   tunables: ResolvedKcpTunables;
   conv: number | undefined;
+  maxQueuedBytes: number;
 }
 
 /**
@@ -52,13 +53,13 @@ export interface KcpDialConfig {
  */
 export function kcpDialConfig(options: KcpDialSettings): KcpDialConfig {
   const tunables = resolveKcpTunables("create KCP dialer", options);
-  const { conv } = options;
+  const { conv, maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES } = options;
   if (conv !== undefined && !(Number.isInteger(conv) && conv >= 0 && conv <= 0xffffffff)) {
     throw new RangeError(
       `Cannot create KCP dialer as 'conv' must be an integer in [0, 4294967295]: current value is ${conv}`,
     );
   }
-  return { tunables, conv };
+  return { tunables, conv, maxQueuedBytes };
 }
 
 /** A random non-zero conversation id. */

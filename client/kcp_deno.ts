@@ -8,9 +8,14 @@
 
 import { type Client, type ClientOptions, createClient } from "./client.ts";
 import { parseAddr } from "./_addr.ts";
-import type { KcpTunables } from "../adapters/network/kcp/tunables.ts";
-import { type DatagramLink, kcpDialConfig, KcpTransport, randomConv } from "./_kcp_transport.ts";
-import { DEFAULT_MAX_QUEUED_BYTES, type Dialer } from "./transport.ts";
+import {
+  type DatagramLink,
+  kcpDialConfig,
+  type KcpDialSettings,
+  KcpTransport,
+  randomConv,
+} from "./_kcp_transport.ts";
+import type { Dialer } from "./transport.ts";
 
 /** Largest datagram read. */
 const RECEIVE_BUFFER_BYTES = 64 * 1024;
@@ -29,14 +34,7 @@ const IPV4_REGEXP = /^\d{1,3}(?:\.\d{1,3}){3}$/;
  * await client.close();
  * ```
  */
-export interface DenoKcpDialerOptions extends KcpTunables {
-  /** `host:port` of the gate's KCP server, e.g. `127.0.0.1:3555`. */
-  addr: string;
-  /** Conversation id, a u32 both ends use. @default a random one per connection */
-  conv?: number;
-  /** Bytes a connection may hold queued or unacknowledged before writes fail. @default {DEFAULT_MAX_QUEUED_BYTES} */
-  maxQueuedBytes?: number;
-}
+export interface DenoKcpDialerOptions extends KcpDialSettings {}
 
 /**
  * Creates a dialer of KCP sessions in Deno. Each dial binds a fresh ephemeral UDP port and, unless `conv` is given,
@@ -56,11 +54,11 @@ export interface DenoKcpDialerOptions extends KcpTunables {
  * ```
  */
 export function createDenoKcpDialer(options: DenoKcpDialerOptions): Dialer {
-  const { addr, maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES } = options;
+  const { addr } = options;
   const parsed = parseAddr(addr, "create KCP dialer");
   const hostname = parsed.hostname === "localhost" ? "127.0.0.1" : parsed.hostname;
   const { port } = parsed;
-  const { tunables, conv } = kcpDialConfig(options);
+  const { tunables, conv, maxQueuedBytes } = kcpDialConfig(options);
   const ipv6 = hostname.includes(":");
   /** Datagrams are accepted from the gate's address only (by port alone when `addr` names a host). */
   const literal = ipv6 || IPV4_REGEXP.test(hostname);

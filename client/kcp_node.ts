@@ -9,11 +9,16 @@
 import * as dgram from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { KcpTunables } from "../adapters/network/kcp/tunables.ts";
 import { type Client, type ClientOptions, createClient } from "./client.ts";
 import { parseAddr } from "./_addr.ts";
-import { type DatagramLink, kcpDialConfig, KcpTransport, randomConv } from "./_kcp_transport.ts";
-import { DEFAULT_MAX_QUEUED_BYTES, type Dialer } from "./transport.ts";
+import {
+  type DatagramLink,
+  kcpDialConfig,
+  type KcpDialSettings,
+  KcpTransport,
+  randomConv,
+} from "./_kcp_transport.ts";
+import type { Dialer } from "./transport.ts";
 
 /**
  * Options of {@linkcode createNodeKcpDialer}: where, and the KCP settings (they should match the gate's
@@ -28,14 +33,7 @@ import { DEFAULT_MAX_QUEUED_BYTES, type Dialer } from "./transport.ts";
  * await client.close();
  * ```
  */
-export interface NodeKcpDialerOptions extends KcpTunables {
-  /** `host:port` of the gate's KCP server, e.g. `127.0.0.1:3555`. */
-  addr: string;
-  /** Conversation id, a u32 both ends use. @default a random one per connection */
-  conv?: number;
-  /** Bytes a connection may hold queued or unacknowledged before writes fail. @default {DEFAULT_MAX_QUEUED_BYTES} */
-  maxQueuedBytes?: number;
-}
+export interface NodeKcpDialerOptions extends KcpDialSettings {}
 
 /**
  * Creates a dialer of KCP sessions in Node.js. Each dial resolves the host once, binds a fresh ephemeral UDP port
@@ -55,9 +53,9 @@ export interface NodeKcpDialerOptions extends KcpTunables {
  * ```
  */
 export function createNodeKcpDialer(options: NodeKcpDialerOptions): Dialer {
-  const { addr, maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES } = options;
+  const { addr } = options;
   const { hostname, port } = parseAddr(addr, "create KCP dialer");
-  const { tunables, conv } = kcpDialConfig(options);
+  const { tunables, conv, maxQueuedBytes } = kcpDialConfig(options);
   return {
     addr,
     framing: "stream",
