@@ -22,6 +22,7 @@ import { ConsulClient, type ConsulConnectionOptions, nextConsulIndex } from "../
 import { consulServiceId, consulServiceName, fromConsulService, toConsulService } from "./_consul_meta.ts";
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
+import { HeartbeatRounds } from "./_heartbeat.ts";
 import { runWatch } from "./_watch.ts";
 import { checkPositive } from "../_options.ts";
 
@@ -200,7 +201,7 @@ export async function createConsulRegistry(options: ConsulRegistryOptions = {}):
     await track(put(body));
     if (closed) return;
     registered.set(id, body);
-    scheduleHeartbeat();
+    if (heartbeatCheck) heartbeats.schedule();
   }
 
   async function deregister(instance: ServiceInstance): Promise<void> {
@@ -214,43 +215,28 @@ export async function createConsulRegistry(options: ConsulRegistryOptions = {}):
     );
   }
 
-  let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  let heartbeatFailing = false;
-  function scheduleHeartbeat(): void {
-    if (!heartbeatCheck || closed || heartbeatTimer !== undefined || registered.size === 0) return;
-    heartbeatTimer = setTimeout(() => {
-      track(heartbeat()).finally(() => {
-        heartbeatTimer = undefined;
-        scheduleHeartbeat();
+  const heartbeats = new HeartbeatRounds({
+    backend: "consul",
+    addr,
+    log,
+    registered,
+    /** Passes the instance's TTL check; registers it again when the agent forgot it. */
+    async beat(id, body) {
+      const res = await client.request("PUT", `/v1/agent/check/pass/${encodeURIComponent(checkIdOf(id))}`, {
+        query: { note: "passed" },
+        accept: [404, 500],
+        signal: closing.signal,
       });
-    }, Math.max(Math.floor(heartbeatCheckIntervalMs / 2), 50));
-  }
-
-  /** Passes every registered instance's TTL check; registers again what the agent forgot. */
-  async function heartbeat(): Promise<void> {
-    let failed = 0;
-    await Promise.all([...registered].map(async ([id, body]) => {
-      try {
-        const res = await client.request("PUT", `/v1/agent/check/pass/${encodeURIComponent(checkIdOf(id))}`, {
-          query: { note: "passed" },
-          accept: [404, 500],
-          signal: closing.signal,
-        });
-        if (res.status === 200 || registered.get(id) !== body) return;
-        // 404 (or 500 from older agents): the agent no longer has the check.
-        log.warn("consul agent lost an instance; registering it again", { addr, service: id });
-        await put(body, closing.signal);
-      } catch (err) {
-        if (closed) return;
-        failed++;
-        if (!heartbeatFailing) {
-          log.warn("consul heartbeat failed", { addr, service: id, error: errorMessage(err) });
-        }
-      }
-    }));
-    if (heartbeatFailing && failed === 0) log.info("consul heartbeat recovered", { addr });
-    heartbeatFailing = failed > 0;
-  }
+      if (res.status === 200 || registered.get(id) !== body) return;
+      // 404 (or 500 from older agents): the agent no longer has the check.
+      log.warn("consul agent lost an instance; registering it again", { addr, service: id });
+      await put(body, closing.signal);
+    },
+    describe: (id) => ({ service: id }),
+    delayMs: () => Math.max(Math.floor(heartbeatCheckIntervalMs / 2), 50),
+    closed: () => closed,
+    track,
+  });
 
   /** Lists the passing instances of `name` (a blocking query when `index` is given). */
   async function query(
@@ -325,8 +311,7 @@ export async function createConsulRegistry(options: ConsulRegistryOptions = {}):
     if (closed) return;
     closed = true;
     closing.abort();
-    clearTimeout(heartbeatTimer);
-    heartbeatTimer = undefined;
+    heartbeats.stop();
     await Promise.allSettled([...tasks]);
   }
 

@@ -27,6 +27,7 @@ import { NACOS_METADATA_MAX_LENGTH, toNacosMetadata } from "./_nacos_meta.ts";
 import { unflattenRecord } from "./_flat_record.ts";
 import { backoffDelayMs, sleep } from "./_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
+import { HeartbeatRounds } from "./_heartbeat.ts";
 import { runWatch } from "./_watch.ts";
 import { checkPositive } from "../_options.ts";
 
@@ -253,7 +254,7 @@ export async function createNacosRegistry(options: NacosRegistryOptions = {}): P
     await track(post(entry));
     if (closed) return;
     registered.set(key, entry);
-    scheduleHeartbeat(true);
+    heartbeats.schedule(true);
     // The same id at another endpoint: its old instance is not this one any more.
     for (const [other, old] of registered) {
       if (other === key || old.id !== entry.id || old.name !== entry.name) continue;
@@ -281,71 +282,50 @@ export async function createNacosRegistry(options: NacosRegistryOptions = {}): P
     await track(remove(entry));
   }
 
-  let heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  let heartbeatFailing = false;
-  /** Schedules the next round of heartbeats; `now` for the first one, which learns the server's interval. */
-  function scheduleHeartbeat(now = false): void {
-    if (closed || heartbeatTimer !== undefined || registered.size === 0) return;
-    heartbeatTimer = setTimeout(() => {
-      track(heartbeat()).finally(() => {
-        heartbeatTimer = undefined;
-        scheduleHeartbeat();
+  const heartbeats = new HeartbeatRounds({
+    backend: "nacos",
+    addr,
+    log,
+    registered,
+    /** Sends the instance's heartbeat (light once the server allows it); registers it again when forgotten. */
+    async beat(key, entry) {
+      const beat = entry.light ? undefined : JSON.stringify({
+        serviceName: `${groupName}@@${entry.name}`,
+        cluster: clusterName,
+        ip: entry.ip,
+        port: entry.port,
+        weight: entry.weight,
+        ephemeral: true,
+        metadata: entry.metadata,
       });
-    }, now ? 0 : beatIntervalMs);
-  }
-
-  /** Sends one heartbeat per registered instance; registers again what the server forgot. */
-  async function heartbeat(): Promise<void> {
-    let failed = 0;
-    await Promise.all([...registered].map(async ([key, entry]) => {
-      try {
-        const beat = entry.light ? undefined : JSON.stringify({
-          serviceName: `${groupName}@@${entry.name}`,
-          cluster: clusterName,
-          ip: entry.ip,
-          port: entry.port,
-          weight: entry.weight,
-          ephemeral: true,
-          metadata: entry.metadata,
-        });
-        const res = await client.request("PUT", "/v1/ns/instance/beat", {
-          query: where(entry),
-          form: beat === undefined ? undefined : { beat },
-          signal: closing.signal,
-        });
-        const body = client.json<
-          { clientBeatInterval?: unknown; code?: unknown; lightBeatEnabled?: unknown }
-        >(
-          res,
-          "send a heartbeat",
-        );
-        if (typeof body.clientBeatInterval === "number" && body.clientBeatInterval > 0) {
-          beatIntervalMs = body.clientBeatInterval;
-        }
-        entry.light = body.lightBeatEnabled === true;
-        if (body.code !== RESOURCE_NOT_FOUND || registered.get(key) !== entry) return;
-        log.warn("nacos server lost an instance; registering it again", {
-          addr,
-          service: entry.name,
-          instanceId: entry.id,
-        });
-        await post(entry, closing.signal);
-      } catch (err) {
-        if (closed) return;
-        failed++;
-        if (!heartbeatFailing) {
-          log.warn("nacos heartbeat failed", {
-            addr,
-            service: entry.name,
-            instanceId: entry.id,
-            error: errorMessage(err),
-          });
-        }
+      const res = await client.request("PUT", "/v1/ns/instance/beat", {
+        query: where(entry),
+        form: beat === undefined ? undefined : { beat },
+        signal: closing.signal,
+      });
+      const body = client.json<
+        { clientBeatInterval?: unknown; code?: unknown; lightBeatEnabled?: unknown }
+      >(
+        res,
+        "send a heartbeat",
+      );
+      if (typeof body.clientBeatInterval === "number" && body.clientBeatInterval > 0) {
+        beatIntervalMs = body.clientBeatInterval;
       }
-    }));
-    if (heartbeatFailing && failed === 0) log.info("nacos heartbeat recovered", { addr });
-    heartbeatFailing = failed > 0;
-  }
+      entry.light = body.lightBeatEnabled === true;
+      if (body.code !== RESOURCE_NOT_FOUND || registered.get(key) !== entry) return;
+      log.warn("nacos server lost an instance; registering it again", {
+        addr,
+        service: entry.name,
+        instanceId: entry.id,
+      });
+      await post(entry, closing.signal);
+    },
+    describe: (_key, entry) => ({ service: entry.name, instanceId: entry.id }),
+    delayMs: () => beatIntervalMs,
+    closed: () => closed,
+    track,
+  });
 
   /** Lists the healthy, enabled instances of `name`, sorted by id. */
   async function query(name: string, signal: AbortSignal): Promise<ServiceInstance[]> {
@@ -422,8 +402,7 @@ export async function createNacosRegistry(options: NacosRegistryOptions = {}): P
     if (closed) return;
     closed = true;
     closing.abort();
-    clearTimeout(heartbeatTimer);
-    heartbeatTimer = undefined;
+    heartbeats.stop();
     await Promise.allSettled([...tasks]);
   }
 
