@@ -43,8 +43,8 @@ export interface NacosRequest {
   form?: Record<string, string | undefined>;
   /** Extra request headers. */
   headers?: Record<string, string>;
-  /** Deadline of this request, in ms (long polls). @default the client's `timeoutMs` */
-  timeoutMs?: number;
+  /** How long the server may hold this request before answering (a long poll), added to the client's deadline. */
+  holdMs?: number;
   /** Ends the request early (it then rejects with the signal's reason). */
   signal?: AbortSignal;
   /** HTTP statuses below 500 that are answers rather than errors (200 always is). @default [] */
@@ -270,7 +270,7 @@ export class NacosClient {
     token: string | undefined,
   ): Promise<NacosResponse> {
     const { query = {}, form, headers = {}, signal } = options;
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const timeoutMs = this.#timeoutMs + (options.holdMs ?? 0);
     const url = new URL(`${server.base}${path}`);
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(key, value);

@@ -17,12 +17,7 @@
 import { createHash } from "node:crypto";
 import type { DueConfig } from "../../config/schema.ts";
 import { stringifyConfig } from "../../config/format.ts";
-import {
-  DEFAULT_NACOS_TIMEOUT_MS,
-  NacosClient,
-  type NacosConnectionOptions,
-  refuseUnsupportedNacosKeys,
-} from "../_nacos.ts";
+import { NacosClient, type NacosConnectionOptions, refuseUnsupportedNacosKeys } from "../_nacos.ts";
 import { backoffDelayMs, sleep } from "../registry/_retry.ts";
 import {
   assertReadable,
@@ -266,7 +261,7 @@ export function createNacosConfigSource(options: NacosConfigSourceOptions = {}):
     const res = await client.request("POST", "/v1/cs/configs/listener", {
       form: { "Listening-Configs": probe },
       headers: { "Long-Pulling-Timeout": String(longPollTimeoutMs) },
-      timeoutMs: longPollTimeoutMs + (options.timeoutMs ?? DEFAULT_NACOS_TIMEOUT_MS),
+      holdMs: longPollTimeoutMs,
       signal,
     });
     const text = res.text.trim();
