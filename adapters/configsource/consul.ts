@@ -7,7 +7,7 @@
  */
 import { stringifyConfig } from "../../config/format.ts";
 import { ConsulClient, type ConsulConnectionOptions, nextConsulIndex } from "../_consul.ts";
-import { backoffDelayMs, sleep } from "../registry/_retry.ts";
+import { backoffDelayMs, sleep } from "../_retry.ts";
 import {
   assertReadable,
   assertWritable,

@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import type { DueConfig } from "../../config/schema.ts";
 import { stringifyConfig } from "../../config/format.ts";
 import { NacosClient, type NacosConnectionOptions, refuseUnsupportedNacosKeys } from "../_nacos.ts";
-import { backoffDelayMs, sleep } from "../registry/_retry.ts";
+import { backoffDelayMs, sleep } from "../_retry.ts";
 import {
   assertReadable,
   assertWritable,

@@ -20,7 +20,7 @@ import { createLogger, type Logger } from "../../core/logger.ts";
 import type { DueConfig } from "../../config/schema.ts";
 import { ConsulClient, type ConsulConnectionOptions, nextConsulIndex } from "../_consul.ts";
 import { consulServiceId, consulServiceName, fromConsulService, toConsulService } from "./_consul_meta.ts";
-import { backoffDelayMs, sleep } from "./_retry.ts";
+import { backoffDelayMs, sleep } from "../_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
 import { HeartbeatRounds } from "./_heartbeat.ts";
 import { runWatch } from "./_watch.ts";

@@ -26,7 +26,7 @@ import { parseServiceInstance } from "../../core/cluster.ts";
 import { ClosedError, DueError, ErrorCode, errorMessage } from "../../core/errors.ts";
 import { createLogger, type Logger } from "../../core/logger.ts";
 import type { DueConfig } from "../../config/schema.ts";
-import { backoffDelayMs, sleep } from "./_retry.ts";
+import { backoffDelayMs, sleep } from "../_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
 import { runWatch } from "./_watch.ts";
 import { checkAddrs } from "../_options.ts";

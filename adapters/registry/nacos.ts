@@ -25,7 +25,7 @@ import { NacosClient, type NacosConnectionOptions, refuseUnsupportedNacosKeys } 
 import { endpointHostPort } from "./_flat_record.ts";
 import { NACOS_METADATA_MAX_LENGTH, toNacosMetadata } from "./_nacos_meta.ts";
 import { unflattenRecord } from "./_flat_record.ts";
-import { backoffDelayMs, sleep } from "./_retry.ts";
+import { backoffDelayMs, sleep } from "../_retry.ts";
 import type { Registry, WatchOptions } from "./types.ts";
 import { HeartbeatRounds } from "./_heartbeat.ts";
 import { runWatch } from "./_watch.ts";

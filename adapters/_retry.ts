@@ -1,5 +1,5 @@
 /**
- * Back-off helpers of the registry backends' background loops (lease recovery, watch restarts).
+ * Back-off helpers of the adapters' background loops (lease recovery, watch restarts, long polls).
  *
  * @module
  */
